@@ -1,0 +1,129 @@
+/**
+ * The `tune` command line: parse arguments, call the library, map errors to
+ * exit codes (2: the user's input is wrong; 1: tune itself failed). Nothing
+ * else lives here.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { UserError } from '../src/errors';
+import { runCommand } from '../src/cli/run';
+import { showCommand } from '../src/cli/show';
+import { studiesCommand } from '../src/cli/studies';
+import { topCommand } from '../src/cli/top';
+import { BACKENDS, type BackendName } from '../src/trials/backend';
+
+const DEFAULT_STORAGE = 'tune.db';
+
+async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const run = (p: Promise<number>): Promise<void> => p.then((c) => void (code = c));
+  await yargs(argv)
+    .scriptName('tune')
+    .usage('$0 <command> [options]')
+    .option('storage', {
+      type: 'string',
+      default: DEFAULT_STORAGE,
+      describe: 'SQLite file (a path or sqlite:///abs/path.db)',
+      global: true,
+    })
+    .command(
+      'run <file>',
+      'run (or resume) the study a YAML file declares',
+      (y) =>
+        y
+          .positional('file', { type: 'string', demandOption: true, describe: 'study file' })
+          .option('max-trials', { type: 'number', describe: "total trials for the study (overrides the file's max_trials)" })
+          .option('backend', { choices: BACKENDS, describe: 'tfjs backend (default: tensorflow, else wasm, else cpu)' })
+          .option('overwrite', { type: 'boolean', default: false, describe: 'replace a changed study of the same name' }),
+      (a) =>
+        run(
+          runCommand({
+            file: a.file,
+            storage: a.storage,
+            ...(a.maxTrials !== undefined ? { maxTrials: positiveInt(a.maxTrials, '--max-trials') } : {}),
+            ...(a.backend ? { backend: a.backend as BackendName } : {}),
+            overwrite: a.overwrite,
+          }),
+        ),
+    )
+    .command(
+      'top',
+      'complete trials, best first',
+      (y) =>
+        y
+          .option('study', { type: 'string', describe: 'study name (default: the only or most recent)' })
+          .option('metric', { type: 'string', describe: "rank by this metric (default: the study's objective)" })
+          .option('n', { alias: 'limit', type: 'number', default: 10, describe: 'how many' })
+          .option('json', { type: 'boolean', default: false }),
+      (a) =>
+        run(
+          topCommand({
+            storage: a.storage,
+            ...(a.study !== undefined ? { study: a.study } : {}),
+            ...(a.metric !== undefined ? { metric: a.metric } : {}),
+            n: positiveInt(a.n, '-n'),
+            json: a.json,
+          }),
+        ),
+    )
+    .command(
+      'show <number>',
+      "one trial: parameters, metrics, epoch history",
+      (y) =>
+        y
+          .positional('number', { type: 'number', demandOption: true, describe: 'trial number' })
+          .option('study', { type: 'string', describe: 'study name (default: the only or most recent)' })
+          .option('json', { type: 'boolean', default: false }),
+      (a) =>
+        run(
+          showCommand({
+            storage: a.storage,
+            ...(a.study !== undefined ? { study: a.study } : {}),
+            number: nonNegativeInt(a.number, 'N'),
+            json: a.json,
+          }),
+        ),
+    )
+    .command(
+      'studies',
+      'studies in the storage, with trial counts and best values',
+      (y) => y.option('json', { type: 'boolean', default: false }),
+      (a) => run(studiesCommand({ storage: a.storage, json: a.json })),
+    )
+    .demandCommand(1, 'name a command: run, top, show or studies')
+    .strict()
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UserError('', msg, 'see tune --help');
+    })
+    .help()
+    .version(false)
+    .parseAsync();
+  return code;
+}
+
+function positiveInt(v: number, flag: string): number {
+  if (!Number.isInteger(v) || v < 1) throw new UserError(flag, `must be a positive integer (got ${v})`, `pass ${flag} 1 or more`);
+  return v;
+}
+
+function nonNegativeInt(v: number, flag: string): number {
+  if (!Number.isInteger(v) || v < 0) throw new UserError(flag, `must be a trial number (got ${v})`, 'pass 0 or more');
+  return v;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UserError) {
+      process.stderr.write(`tune: ${err.message}\n`);
+      process.exitCode = 2;
+    } else {
+      const e = err instanceof Error ? err : new Error(String(err));
+      process.stderr.write(`tune: internal error: ${e.message}\n${process.env.TUNE_DEBUG ? `${e.stack}\n` : ''}`);
+      process.exitCode = 1;
+    }
+  },
+);

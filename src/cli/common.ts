@@ -1,0 +1,33 @@
+import { UserError } from '../errors';
+import type { StudyRecord, Storage } from '../trials/storage/types';
+
+/**
+ * The study a command is about: the named one, else the only one, else the
+ * most recent (and `note` says so, since that is a guess).
+ */
+export async function resolveStudy(
+  storage: Storage,
+  storageUrl: string,
+  name: string | undefined,
+  note: (line: string) => void,
+): Promise<StudyRecord> {
+  if (name !== undefined) {
+    const study = await storage.getStudy(name);
+    if (study) return study;
+    const names = (await storage.listStudies()).map((s) => s.study.name);
+    throw new UserError(
+      '--study',
+      `no study named "${name}" in ${storageUrl}`,
+      names.length ? `use one of: ${names.join(', ')}` : 'run a study first: tune run STUDY.yaml',
+    );
+  }
+  const studies = await storage.listStudies();
+  const latest = studies[0];
+  if (!latest) {
+    throw new UserError('--storage', `${storageUrl} holds no studies`, 'run one first (tune run STUDY.yaml), or pass --storage FILE');
+  }
+  if (studies.length > 1) {
+    note(`${storageUrl} holds ${studies.length} studies; showing the most recent, "${latest.study.name}" (choose with --study NAME)`);
+  }
+  return latest.study;
+}

@@ -1,0 +1,60 @@
+import { UserError } from '../errors';
+import { openStorage } from '../trials/storage';
+import type { EpochLog } from '../trials/storage/types';
+import { resolveStudy } from './common';
+import { compactTable, num, paramText, seconds } from './format';
+import { trialJson } from './top';
+
+export interface ShowArgs {
+  readonly storage: string;
+  readonly study?: string;
+  readonly number: number;
+  readonly json: boolean;
+}
+
+const HISTORY_COLUMNS: readonly (keyof EpochLog)[] = ['epoch', 'loss', 'val_loss', 'mae', 'val_mae', 'mse', 'val_mse', 'lr', 'seconds'];
+
+/** `tune show N`: one trial's parameters, metrics and epoch history. */
+export async function showCommand(args: ShowArgs): Promise<number> {
+  const storage = openStorage(args.storage);
+  try {
+    const study = await resolveStudy(storage, args.storage, args.study, (l) => process.stderr.write(`${l}\n`));
+    const trial = await storage.getTrial(study.id, args.number);
+    if (!trial) {
+      const count = (await storage.getTrials(study.id)).length;
+      throw new UserError(
+        'N',
+        `study ${study.name} has no trial ${args.number}`,
+        count ? `give a trial number from 0 to ${count - 1}` : 'run the study first',
+      );
+    }
+    const history = await storage.getHistory(trial.id);
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify({ ...trialJson(trial), history }, null, 2)}\n`);
+      return 0;
+    }
+    const lines = [
+      `study ${study.name}, trial ${trial.number}: ${trial.state}${trial.error ? ` (${trial.error})` : ''}`,
+      `  backend ${trial.backend}, ${trial.epochs ?? 0} epochs (${trial.stopReason ?? 'running'}), ${seconds(trial.durationS)}`,
+      `  objective ${study.metric} = ${num(trial.value)}`,
+      '',
+      'parameters:',
+      ...Object.entries(trial.params).map(([k, v]) => `  ${k}: ${paramText(v)}`),
+      '',
+      'metrics (targets\' units):',
+      ...Object.entries(trial.metrics).map(([k, v]) => `  ${k}: ${num(v)}`),
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    if (history.length) {
+      const columns = HISTORY_COLUMNS.filter((c) => history.some((h) => h[c] !== undefined));
+      const table = compactTable(columns);
+      for (const h of history) {
+        table.push(columns.map((c) => (c === 'epoch' ? String(h.epoch + 1) : c === 'seconds' ? seconds(h[c]) : num(h[c]))));
+      }
+      process.stdout.write(`\nhistory (loss in the training scale):\n${table.toString()}\n`);
+    }
+    return 0;
+  } finally {
+    await storage.close();
+  }
+}

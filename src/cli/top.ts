@@ -1,0 +1,73 @@
+import type { ParamValue } from '../space/types';
+import { openStorage } from '../trials/storage';
+import type { Direction, TrialRecord } from '../trials/storage/types';
+import { resolveStudy } from './common';
+import { compactTable, num, paramText, seconds } from './format';
+
+export interface TopArgs {
+  readonly storage: string;
+  readonly study?: string;
+  readonly metric?: string;
+  readonly n: number;
+  readonly json: boolean;
+}
+
+/** The JSON shape of a trial, shared by `top --json` and `show --json`. */
+export function trialJson(t: TrialRecord): Record<string, unknown> {
+  return {
+    number: t.number,
+    state: t.state,
+    value: t.value ?? null,
+    params: t.params,
+    metrics: t.metrics,
+    epochs: t.epochs ?? null,
+    stop_reason: t.stopReason ?? null,
+    duration_s: t.durationS ?? null,
+    backend: t.backend,
+    ...(t.error ? { error: t.error } : {}),
+  };
+}
+
+const SHOWN_METRICS = ['val_mae', 'val_mse', 'mae', 'test_mae'];
+
+export async function topCommand(args: TopArgs): Promise<number> {
+  const storage = openStorage(args.storage);
+  try {
+    const study = await resolveStudy(storage, args.storage, args.study, (l) => process.stderr.write(`${l}\n`));
+    const metric = args.metric ?? study.metric;
+    const direction: Direction = args.metric === undefined ? study.direction : 'min';
+    const ranked = await storage.rankTrials(study.id, { metric, direction, limit: args.n });
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify(ranked.map(trialJson), null, 2)}\n`);
+      return 0;
+    }
+    if (ranked.length === 0) {
+      process.stdout.write(`study ${study.name}: no complete trial has ${metric}\n`);
+      return 0;
+    }
+    const varying = varyingParams(ranked);
+    const metrics = [metric, ...SHOWN_METRICS.filter((m) => m !== metric && ranked.some((t) => m in t.metrics))];
+    const table = compactTable(['#', ...metrics, 'epochs', 'stop', 'time', ...varying]);
+    for (const t of ranked) {
+      table.push([
+        String(t.number),
+        ...metrics.map((m) => num(t.metrics[m])),
+        String(t.epochs ?? ''),
+        t.stopReason ?? '',
+        seconds(t.durationS),
+        ...varying.map((p) => paramText(t.params[p])),
+      ]);
+    }
+    process.stdout.write(`study ${study.name}: top ${ranked.length} by ${metric} (${direction})\n${table.toString()}\n`);
+    return 0;
+  } finally {
+    await storage.close();
+  }
+}
+
+/** Parameters whose value differs between the listed trials: the ones worth a column. */
+export function varyingParams(trials: readonly TrialRecord[]): string[] {
+  const names: string[] = [];
+  for (const t of trials) for (const k of Object.keys(t.params)) if (!names.includes(k)) names.push(k);
+  return names.filter((k) => new Set(trials.map((t): ParamValue | undefined => t.params[k])).size > 1);
+}

@@ -1,0 +1,285 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import seedrandom from 'seedrandom';
+import type { Dataset, Split } from '../data/dataset';
+import { permutation } from '../data/dataset';
+import { createCallbacks, type CallbackSpec, type TrainingControl } from './callbacks';
+import type { LossName, ModelConfig } from './knobs';
+import { buildModel, buildOptimizer, getLearningRate, setLearningRate } from './model';
+import type { EpochLog, Metrics, StopReason } from './storage/types';
+
+export interface TrainInput {
+  readonly config: ModelConfig;
+  readonly data: Dataset;
+  readonly callbacks: readonly CallbackSpec[];
+  /** Seeds initializers, shuffling and dropout: same seed, same backend → same numbers. */
+  readonly seed: string;
+  /** Called after each epoch, after callbacks ran. */
+  readonly onEpoch?: (log: EpochLog) => void | Promise<void>;
+}
+
+export interface TrainResult {
+  /** Metrics of the returned model (best weights restored when asked), in the targets' units. */
+  readonly metrics: Metrics;
+  readonly history: readonly EpochLog[];
+  readonly epochs: number;
+  readonly stopReason: StopReason;
+  /** Set when the trial failed (NaN/Inf loss). */
+  readonly error?: string;
+}
+
+/** Rows per forward pass when evaluating: large, since no gradients are kept. */
+const EVAL_BATCH = 2048;
+
+/**
+ * Trains one model with a plain epoch loop (seeded shuffle, mini-batches,
+ * `optimizer.minimize`), runs Keras-semantics callbacks after each epoch, and
+ * evaluates the returned model on train, validation and test.
+ *
+ * Own loop rather than `model.fit`: fit shuffles with an unseeded source and
+ * has no ReduceLROnPlateau or restore_best_weights.
+ */
+export async function trainModel(input: TrainInput): Promise<TrainResult> {
+  const { config, data } = input;
+  const seeds = seedrandom(`${input.seed}:weights`);
+  const nextSeed = (): number => Math.floor(seeds() * 2 ** 31);
+  const model = buildModel(config, data.features.length, data.targets.length, nextSeed);
+  const optimizer = buildOptimizer(config.optimizer, config.learningRate, config.momentum);
+  const dropoutLayers = model.layers.filter((l) => l.getClassName() === 'Dropout');
+  const dropoutSeeds = seedrandom(`${input.seed}:dropout`);
+  const kernels = model.layers
+    .map((l) => (l as unknown as { kernel?: tfl.LayerVariable }).kernel)
+    .filter((k): k is tfl.LayerVariable => k !== undefined);
+  const yStd = tf.tensor1d(data.yScaler.std.map((s) => s));
+  const train = toTensors(data.train);
+  const validation = data.validation && toTensors(data.validation);
+
+  /** Keras adds the L2 penalty to both loss and val_loss. */
+  const penalty = (): tf.Scalar =>
+    config.l2 > 0 ? tf.mul(config.l2, tf.addN(kernels.map((k) => tf.sum(tf.square(k.read()))))) : tf.scalar(0);
+
+  const control = new ModelControl(model, optimizer);
+  const callbacks = createCallbacks(input.callbacks);
+  const history: EpochLog[] = [];
+  let stopReason: StopReason = 'max_epochs';
+  let error: string | undefined;
+
+  try {
+    for (const cb of callbacks) cb.onTrainBegin?.(control);
+    for (let epoch = 0; epoch < config.epochs; epoch++) {
+      const started = performance.now();
+      const lr = getLearningRate(optimizer);
+      const order = permutation(data.train.rows, seedrandom(`${input.seed}:shuffle:${epoch}`));
+      const sums = tf.tidy(() => [tf.scalar(0), tf.zeros([data.targets.length]), tf.zeros([data.targets.length])]);
+      let [sumLoss, sumAbs, sumSq] = sums as [tf.Tensor, tf.Tensor, tf.Tensor];
+      for (let start = 0; start < order.length; start += config.batchSize) {
+        const idx = order.slice(start, start + config.batchSize);
+        for (const layer of dropoutLayers) {
+          (layer as unknown as { seed: number }).seed = Math.floor(dropoutSeeds() * 2 ** 31);
+        }
+        const next = tf.tidy(() => {
+          const indices = tf.tensor1d(idx, 'int32');
+          const xb = tf.gather(train.x, indices);
+          const yb = tf.gather(train.y, indices);
+          let pred: tf.Tensor | undefined;
+          const loss = optimizer.minimize(
+            () => {
+              // minimize() runs this inside its own tidy; keep the predictions for the metrics.
+              pred = tf.keep(model.apply(xb, { training: true }) as tf.Tensor);
+              return tf.add(lossFn(config.loss, yb, pred), penalty()) as tf.Scalar;
+            },
+            true,
+          )!;
+          const err = tf.sub(pred!, yb);
+          pred!.dispose();
+          const n = idx.length;
+          return [
+            tf.add(sumLoss, tf.mul(loss, n)),
+            tf.add(sumAbs, tf.sum(tf.abs(err), 0)),
+            tf.add(sumSq, tf.sum(tf.square(err), 0)),
+          ];
+        });
+        tf.dispose([sumLoss, sumAbs, sumSq]);
+        [sumLoss, sumAbs, sumSq] = next as [tf.Tensor, tf.Tensor, tf.Tensor];
+      }
+      const n = data.train.rows;
+      const loss = (await sumLoss.data())[0]! / n;
+      const mae = unscaledMean(await sumAbs.data(), data.yScaler.std, n, 1);
+      const mse = unscaledMean(await sumSq.data(), data.yScaler.std, n, 2);
+      tf.dispose([sumLoss, sumAbs, sumSq]);
+      const val = validation ? await evaluate(model, validation, config.loss, yStd, penalty) : undefined;
+      const log: EpochLog = {
+        epoch,
+        loss,
+        mae,
+        mse,
+        ...(val ? { val_loss: val.loss, val_mae: val.mae, val_mse: val.mse } : {}),
+        lr,
+        seconds: (performance.now() - started) / 1000,
+      };
+      history.push(log);
+      if (!Number.isFinite(loss)) {
+        stopReason = 'nan';
+        error = `loss became ${loss} at epoch ${epoch + 1}`;
+        await input.onEpoch?.(log);
+        break;
+      }
+      for (const cb of callbacks) cb.onEpochEnd(epoch, { ...log, learning_rate: lr }, control);
+      await input.onEpoch?.(log);
+      if (control.stopTraining) {
+        stopReason = 'early_stopping';
+        break;
+      }
+    }
+    for (const cb of callbacks) cb.onTrainEnd?.(control);
+
+    const metrics: Record<string, number> = {};
+    if (!error) {
+      const evalTrain = await evaluate(model, train, config.loss, yStd, penalty);
+      Object.assign(metrics, { loss: evalTrain.loss, mae: evalTrain.mae, mse: evalTrain.mse });
+      if (validation) {
+        const v = await evaluate(model, validation, config.loss, yStd, penalty);
+        Object.assign(metrics, { val_loss: v.loss, val_mae: v.mae, val_mse: v.mse });
+      }
+      if (data.test) {
+        const testTensors = toTensors(data.test);
+        try {
+          const t = await evaluate(model, testTensors, config.loss, yStd, penalty);
+          Object.assign(metrics, { test_mae: t.mae, test_mse: t.mse });
+        } finally {
+          tf.dispose([testTensors.x, testTensors.y]);
+        }
+      }
+    }
+    return { metrics, history, epochs: history.length, stopReason, ...(error ? { error } : {}) };
+  } finally {
+    for (const cb of callbacks) cb.dispose?.();
+    control.dispose();
+    tf.dispose([yStd, train.x, train.y]);
+    if (validation) tf.dispose([validation.x, validation.y]);
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+interface SplitTensors {
+  readonly x: tf.Tensor2D;
+  readonly y: tf.Tensor2D;
+  readonly rows: number;
+}
+
+function toTensors(split: Split): SplitTensors {
+  const width = (a: Float32Array): number => a.length / split.rows;
+  return {
+    x: tf.tensor2d(split.x, [split.rows, width(split.x)]),
+    y: tf.tensor2d(split.y, [split.rows, width(split.y)]),
+    rows: split.rows,
+  };
+}
+
+/** Keras' losses: mean over targets, then over the batch. Huber with delta 1.0. */
+function lossFn(name: LossName, y: tf.Tensor, pred: tf.Tensor): tf.Scalar {
+  switch (name) {
+    case 'mae':
+      return tf.mean(tf.abs(tf.sub(pred, y)));
+    case 'mse':
+      return tf.mean(tf.square(tf.sub(pred, y)));
+    case 'huber': {
+      const err = tf.abs(tf.sub(pred, y));
+      const quadratic = tf.minimum(err, 1);
+      return tf.mean(tf.add(tf.mul(0.5, tf.square(quadratic)), tf.sub(err, quadratic)));
+    }
+  }
+}
+
+/** Mean over rows and targets of |err|^p in the targets' own units (p = 1: MAE, 2: MSE). */
+function unscaledMean(sums: ArrayLike<number>, std: readonly number[], rows: number, p: 1 | 2): number {
+  let total = 0;
+  for (let j = 0; j < std.length; j++) total += sums[j]! * std[j]! ** p;
+  return total / (rows * std.length);
+}
+
+interface Evaluation {
+  readonly loss: number;
+  readonly mae: number;
+  readonly mse: number;
+}
+
+async function evaluate(
+  model: tfl.LayersModel,
+  split: SplitTensors,
+  loss: LossName,
+  yStd: tf.Tensor1D,
+  penalty: () => tf.Scalar,
+): Promise<Evaluation> {
+  let sumLoss = 0;
+  const t = yStd.shape[0];
+  const sumAbs = new Float64Array(t);
+  const sumSq = new Float64Array(t);
+  for (let start = 0; start < split.rows; start += EVAL_BATCH) {
+    const size = Math.min(EVAL_BATCH, split.rows - start);
+    const [l, a, s] = tf.tidy(() => {
+      const xb = tf.slice(split.x, [start, 0], [size, -1]);
+      const yb = tf.slice(split.y, [start, 0], [size, -1]);
+      const pred = model.apply(xb, { training: false }) as tf.Tensor;
+      const err = tf.sub(pred, yb);
+      return [tf.mul(lossFn(loss, yb, pred), size), tf.sum(tf.abs(err), 0), tf.sum(tf.square(err), 0)];
+    });
+    sumLoss += (await l!.data())[0]!;
+    const ad = await a!.data();
+    const sd = await s!.data();
+    for (let j = 0; j < t; j++) {
+      sumAbs[j]! += ad[j]!;
+      sumSq[j]! += sd[j]!;
+    }
+    tf.dispose([l!, a!, s!]);
+  }
+  const std = Array.from(await yStd.data());
+  const pen = tf.tidy(penalty);
+  const penaltyValue = (await pen.data())[0]!;
+  pen.dispose();
+  return {
+    loss: sumLoss / split.rows + penaltyValue,
+    mae: unscaledMean(sumAbs, std, split.rows, 1),
+    mse: unscaledMean(sumSq, std, split.rows, 2),
+  };
+}
+
+/** The callbacks' view of a tfjs model and optimizer. */
+class ModelControl implements TrainingControl<tf.Tensor[]> {
+  stopTraining = false;
+  private readonly live = new Set<tf.Tensor[]>();
+
+  constructor(
+    private readonly model: tfl.LayersModel,
+    private readonly optimizer: tf.Optimizer,
+  ) {}
+
+  getLearningRate(): number {
+    return getLearningRate(this.optimizer);
+  }
+
+  setLearningRate(lr: number): void {
+    setLearningRate(this.optimizer, lr);
+  }
+
+  /** All weights, batch-norm moving statistics included, as Keras' get_weights. */
+  snapshotWeights(): tf.Tensor[] {
+    const snapshot = this.model.getWeights().map((w) => tf.keep(w.clone()));
+    this.live.add(snapshot);
+    return snapshot;
+  }
+
+  restoreWeights(snapshot: tf.Tensor[]): void {
+    this.model.setWeights(snapshot);
+  }
+
+  releaseWeights(snapshot: tf.Tensor[]): void {
+    if (this.live.delete(snapshot)) tf.dispose(snapshot);
+  }
+
+  dispose(): void {
+    for (const s of this.live) tf.dispose(s);
+    this.live.clear();
+  }
+}
