@@ -92,12 +92,12 @@ function checkKeys(name: string, kind: ParamKind, obj: Mapping): void {
   for (const key of Object.keys(obj)) {
     if (valid.includes(key)) continue;
     const field = `${name}.${key}`;
-    const problem = `unknown key ${show(key)} for a ${kind} parameter`;
+    const problem = `unknown key ${show(key)} for ${kind === 'int' ? 'an' : 'a'} ${kind} parameter`;
     let fix = suggestFix(key, valid, 'one of the valid keys');
     // `values` on an int is not a typo but a mix-up of kinds: say so.
     const owners = KINDS.filter((k) => KEYS[k].includes(key));
     if (!fix.startsWith('did you mean') && owners.length > 0) {
-      fix = `${key} belongs to type: ${owners.join(' or ')}; a ${kind} parameter takes ${valid.join(', ')}`;
+      fix = `${key} belongs to type: ${owners.join(' or ')}; ${kind === 'int' ? 'an' : 'a'} ${kind} parameter takes ${valid.join(', ')}`;
     }
     throw new UserError(field, problem, fix);
   }

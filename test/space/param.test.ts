@@ -109,7 +109,11 @@ describe('distributions', () => {
   test('int log sampling is uniform in log space', () => {
     const spec: ParamSpec = { kind: 'int', min: 1, max: 10000, sampling: 'log' };
     const below = draws(spec, 5000).filter((v) => (v as number) < 100).length / 5000;
-    assert.ok(Math.abs(below - 0.5) < 0.03, `fraction below 100: ${below}`);
+    // Log-uniform over [min - 0.5, max + 0.5], then rounded: 1..99 own [0.5, 99.5).
+    const expected = Math.log(99.5 / 0.5) / Math.log(10000.5 / 0.5);
+    assert.ok(Math.abs(below - expected) < 0.025, `fraction below 100: ${below}, expected ${expected}`);
+    // A linear draw would put ~1% there.
+    assert.ok(below > 0.4);
   });
 
   test('float linear sampling is uniform', () => {
