@@ -54,6 +54,11 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
     const ok = await tf.setBackend(name);
     if (!ok) return 'did not initialise';
     await tf.ready();
+    if (name === 'cpu') {
+      // tfjs-cpu prints a banner on first use in Node urging tfjs-node; tune already
+      // reports the backend it chose and why, so the banner is noise in its output.
+      (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+    }
     return undefined;
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
