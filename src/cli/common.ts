@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { UserError } from '../errors';
+import { openStorage, storagePath } from '../trials/storage';
 import type { StudyRecord, Storage } from '../trials/storage/types';
 
 /**
@@ -30,4 +32,16 @@ export async function resolveStudy(
     note(`${storageUrl} holds ${studies.length} studies; showing the most recent, "${latest.study.name}" (choose with --study NAME)`);
   }
   return latest.study;
+}
+
+/**
+ * Opens a storage that must already exist: reading commands should not
+ * leave an empty database behind when the path has a typo.
+ */
+export function openExistingStorage(url: string): Storage {
+  const path = storagePath(url);
+  if (path !== ':memory:' && !existsSync(path)) {
+    throw new UserError('--storage', `no storage at ${path}`, 'run a study first (tune run STUDY.yaml) or pass --storage FILE');
+  }
+  return openStorage(url);
 }

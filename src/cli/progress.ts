@@ -58,7 +58,7 @@ function liveObserver(metric: string): RunObserver {
       process.stderr.write(
         `study ${study.name}: ${p ?? '?'} trials planned, ${resumed ? `resuming after ${d} finished, ` : ''}backend ${backend}\n`,
       );
-      bar.start(Math.max(planned, 1), done, { trial: done + 1, epoch: 0, epochs: 0, loss: '–', best });
+      bar.start(Math.max(planned, 1), done, { trial: done + 1, epoch: 0, epochs: '?', loss: '–', best });
     },
     trialStarted({ number, epochs }) {
       bar.update(done, { trial: number + 1, epoch: 0, epochs, loss: '–' });

@@ -1,7 +1,6 @@
 import { UserError } from '../errors';
-import { openStorage } from '../trials/storage';
 import type { EpochLog } from '../trials/storage/types';
-import { resolveStudy } from './common';
+import { openExistingStorage, resolveStudy } from './common';
 import { compactTable, num, paramText, seconds } from './format';
 import { trialJson } from './top';
 
@@ -16,7 +15,7 @@ const HISTORY_COLUMNS: readonly (keyof EpochLog)[] = ['epoch', 'loss', 'val_loss
 
 /** `tune show N`: one trial's parameters, metrics and epoch history. */
 export async function showCommand(args: ShowArgs): Promise<number> {
-  const storage = openStorage(args.storage);
+  const storage = openExistingStorage(args.storage);
   try {
     const study = await resolveStudy(storage, args.storage, args.study, (l) => process.stderr.write(`${l}\n`));
     const trial = await storage.getTrial(study.id, args.number);

@@ -1,4 +1,4 @@
-import { openStorage } from '../trials/storage';
+import { openExistingStorage } from './common';
 import { compactTable, num } from './format';
 
 export interface StudiesArgs {
@@ -8,7 +8,7 @@ export interface StudiesArgs {
 
 /** `tune studies`: every study with trial counts by state and its best value. */
 export async function studiesCommand(args: StudiesArgs): Promise<number> {
-  const storage = openStorage(args.storage);
+  const storage = openExistingStorage(args.storage);
   try {
     const studies = await storage.listStudies();
     if (args.json) {

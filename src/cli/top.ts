@@ -1,7 +1,6 @@
 import type { ParamValue } from '../space/types';
-import { openStorage } from '../trials/storage';
 import type { Direction, TrialRecord } from '../trials/storage/types';
-import { resolveStudy } from './common';
+import { openExistingStorage, resolveStudy } from './common';
 import { compactTable, num, paramText, seconds } from './format';
 
 export interface TopArgs {
@@ -31,7 +30,7 @@ export function trialJson(t: TrialRecord): Record<string, unknown> {
 const SHOWN_METRICS = ['val_mae', 'val_mse', 'mae', 'test_mae'];
 
 export async function topCommand(args: TopArgs): Promise<number> {
-  const storage = openStorage(args.storage);
+  const storage = openExistingStorage(args.storage);
   try {
     const study = await resolveStudy(storage, args.storage, args.study, (l) => process.stderr.write(`${l}\n`));
     const metric = args.metric ?? study.metric;

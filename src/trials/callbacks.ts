@@ -90,86 +90,13 @@ export interface CallbackOptions {
 // Monitor direction (`mode`)
 
 /**
- * Which way each metric should go, by the name it is logged under. Keras 3's
- * `auto` reads the `_direction` attribute ("up"/"down") of the compiled metric
- * of that name. This table holds those directions:
- * - Keras names: `keras/src/metrics/accuracy_metrics.py`, `regression_metrics.py`,
- *   `hinge_metrics.py`, `probabilistic_metrics.py`, `confusion_metrics.py`,
- *   `f_score_metrics.py`, plus the string aliases in
- *   `keras/src/metrics/__init__.py` and the `acc`/`accuracy` names from
- *   `keras/src/trainers/compile_utils.py`;
- * - the same metrics under tfjs-layers' names (camelCase, `acc`, `ce`).
- *
- * Keras's `KLDivergence` and `Poisson` declare no direction, so `auto` cannot
- * resolve them and neither can this table.
+ * Which way each metric tune logs should go. Keras 3's `auto` reads the
+ * `_direction` of the compiled metric of that name; tune's epoch logs hold
+ * errors only (all "down"), plus the learning rate, which has no direction.
  */
 const METRIC_DIRECTIONS: ReadonlyMap<string, 'min' | 'max'> = new Map<string, 'min' | 'max'>([
-  // Keras: maximised (`_direction = "up"`).
-  ...[
-    'accuracy',
-    'acc',
-    'binary_accuracy',
-    'categorical_accuracy',
-    'sparse_categorical_accuracy',
-    'top_k_categorical_accuracy',
-    'sparse_top_k_categorical_accuracy',
-    'precision',
-    'recall',
-    'auc',
-    'f1_score',
-    'fbeta_score',
-    'r2_score',
-    'cosine_similarity',
-  ].map((n) => [n, 'max'] as const),
-  // Keras: minimised (`_direction = "down"`).
-  ...[
-    'mse',
-    'MSE',
-    'mae',
-    'MAE',
-    'mape',
-    'MAPE',
-    'msle',
-    'MSLE',
-    'bce',
-    'BCE',
-    'mean_squared_error',
-    'mean_absolute_error',
-    'mean_absolute_percentage_error',
-    'mean_squared_logarithmic_error',
-    'root_mean_squared_error',
-    'logcosh',
-    'log_cosh_error',
-    'hinge',
-    'squared_hinge',
-    'categorical_hinge',
-    'binary_crossentropy',
-    'categorical_crossentropy',
-    'sparse_categorical_crossentropy',
-  ].map((n) => [n, 'min'] as const),
-  // tfjs-layers: maximised.
-  ...[
-    'binaryAccuracy',
-    'categoricalAccuracy',
-    'sparseCategoricalAccuracy',
-    'topKCategoricalAccuracy',
-    'sparseTopKCategoricalAccuracy',
-  ].map((n) => [n, 'max'] as const),
-  // tfjs-layers: minimised. `cosine` is tfjs's cosineProximity, i.e. minus the similarity.
-  ...[
-    'ce',
-    'meanSquaredError',
-    'meanAbsoluteError',
-    'meanAbsolutePercentageError',
-    'meanSquaredLogarithmicError',
-    'squaredHinge',
-    'categoricalHinge',
-    'binaryCrossentropy',
-    'categoricalCrossentropy',
-    'sparseCategoricalCrossentropy',
-    'cosine',
-    'cosineProximity',
-  ].map((n) => [n, 'min'] as const),
+  ['mae', 'min'],
+  ['mse', 'min'],
 ]);
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -161,6 +161,29 @@ space:
     assert.match(out, /grid exhausted/);
     const combos = top('grid.db').map((r) => `${r.params.activation}/${r.params.optimizer}`);
     assert.deepEqual(combos.sort(), ['relu/adam', 'relu/sgd', 'tanh/adam', 'tanh/sgd']);
+  });
+
+  test('reading commands refuse a storage that does not exist, and do not create it', () => {
+    for (const args of [['top'], ['show', '0'], ['studies']]) {
+      const r = tune(...args, '--storage', 'typo.db');
+      assert.equal(r.status, 2, args.join(' '));
+      assert.equal(r.stderr, 'tune: --storage: no storage at typo.db (fix: run a study first (tune run STUDY.yaml) or pass --storage FILE)\n');
+      assert.equal(existsSync(join(dir, 'typo.db')), false);
+    }
+  });
+
+  test('on a terminal a live line shows trial k/N, epoch, loss, best and ETA; in a pipe, one line per trial', () => {
+    // util-linux `script` gives the child a pseudo-terminal, as a user's shell would.
+    const { CI: _ci, ...env } = process.env;
+    const cmd = `${process.execPath} ${BIN} run random.yaml --storage tty.db --max-trials 2`;
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', cwd: dir, env });
+    assert.equal(r.status, 0, r.stderr);
+    // The bar redraws at most ~10 times a second, so not every epoch is drawn.
+    assert.match(r.stdout, /trial 1\/2 \|[=-]+\| epoch/);
+    assert.match(r.stdout, /trial 2\/2 \|[=-]+\| epoch \d+\/6 +loss [\d.]+ +best #\d val_mae=[\d.]+ +ETA \d+s/);
+    const piped = ok('run', 'random.yaml', '--storage', 'pipe.db', '--max-trials', '2');
+    assert.doesNotMatch(piped, /\r|\x1b\[/);
+    assert.equal(piped.trim().split('\n').length, 4, piped);
   });
 
   test('--backend cpu is honoured and recorded on each trial', () => {

@@ -95,16 +95,13 @@ const close = (actual: readonly number[], expected: readonly number[]): void => 
 };
 
 describe('inferMonitorMode (Keras 3 MonitorCallback._set_monitor_op)', () => {
-  test('loss and val_loss are minimised; metrics go by their declared direction', () => {
+  test("loss and tune's error metrics are minimised", () => {
     assert.equal(inferMonitorMode('loss'), 'min');
     assert.equal(inferMonitorMode('val_loss'), 'min');
     assert.equal(inferMonitorMode('mae'), 'min');
+    assert.equal(inferMonitorMode('val_mae'), 'min');
+    assert.equal(inferMonitorMode('mse'), 'min');
     assert.equal(inferMonitorMode('val_mse'), 'min');
-    assert.equal(inferMonitorMode('hinge'), 'min');
-    assert.equal(inferMonitorMode('acc'), 'max');
-    assert.equal(inferMonitorMode('val_accuracy'), 'max');
-    assert.equal(inferMonitorMode('f1_score'), 'max');
-    assert.equal(inferMonitorMode('val_binaryAccuracy'), 'max'); // a tfjs name
   });
 
   test('explicit min/max win; an unknown name under auto is an error, not a guess', () => {
@@ -113,7 +110,7 @@ describe('inferMonitorMode (Keras 3 MonitorCallback._set_monitor_op)', () => {
     assert.throws(() => inferMonitorMode('unknown'), UserError);
     assert.throws(() => inferMonitorMode('lr'), /maximized or minimized/);
     // No substring rule in Keras 3: a name merely containing "acc" is unknown.
-    assert.throws(() => inferMonitorMode('my_acc_thing'), UserError);
+    assert.throws(() => inferMonitorMode('val_acc'), UserError);
     // Only one `val_` is dropped, like str.removeprefix.
     assert.throws(() => inferMonitorMode('val_val_loss'), UserError);
   });
@@ -193,9 +190,9 @@ describe('EarlyStopping', () => {
     assert.equal(es.stoppedEpoch, 2);
   });
 
-  test('mode max (auto on an accuracy) with min_delta', () => {
+  test('mode max with min_delta', () => {
     // e1: .61 - .1 = .51 > .5 -> improvement; e2: .55 is not > .61; e3: .56 is not -> wait 2 -> stop.
-    const es = new EarlyStopping({ monitor: 'val_acc', min_delta: 0.1, patience: 2 });
+    const es = new EarlyStopping({ monitor: 'val_acc', mode: 'max', min_delta: 0.1, patience: 2 });
     assert.equal(es.direction, 'max');
     const r = run(es, [0.5, 0.61, 0.65, 0.66, 0.99], new FakeControl(), 'val_acc');
     assert.equal(r.epochs, 4);
@@ -434,8 +431,8 @@ describe('ReduceLROnPlateau', () => {
     assert.equal(cb.wait, 0);
   });
 
-  test('mode max on an accuracy', () => {
-    const cb = new ReduceLROnPlateau({ monitor: 'val_acc', factor: 0.5, patience: 1 });
+  test('mode max', () => {
+    const cb = new ReduceLROnPlateau({ monitor: 'val_acc', mode: 'max', factor: 0.5, patience: 1 });
     assert.equal(cb.direction, 'max');
     const c = new FakeControl(1);
     const r = run(cb, [0.5, 0.6, 0.6, 0.7, 0.65], c, 'val_acc');
