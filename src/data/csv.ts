@@ -5,10 +5,28 @@ import { UserError } from '../errors';
 /** A numeric table read from a CSV file with a header row, stored by column. */
 export interface Table {
   readonly path: string;
+  /** The path as shown to the user (relative to the working directory); `path` when absent. */
+  readonly shown?: string;
   readonly columns: readonly string[];
   readonly rowCount: number;
   /** One array per column, in `columns` order. */
   readonly values: readonly Float64Array[];
+}
+
+/** What went wrong reading a file, in words (`what` is e.g. `the study file` or `data/train.csv`). */
+export function readProblem(err: unknown, what: string): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return `${what} does not exist`;
+    case 'EISDIR':
+      return `cannot read ${what}: it is a directory, not a file`;
+    case 'EACCES':
+    case 'EPERM':
+      return `cannot read ${what}: permission denied`;
+    default:
+      return `cannot read ${what} (${code ?? (err as Error).message ?? String(err)})`;
+  }
 }
 
 /**
@@ -21,10 +39,7 @@ export function readCsvTable(path: string, shownPath: string, field: string): Ta
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const problem =
-      code === 'ENOENT' ? `file ${shownPath} does not exist` : `cannot read ${shownPath} (${code ?? String(err)})`;
-    throw new UserError(field, problem, 'give a readable CSV path, relative to the study file');
+    throw new UserError(field, readProblem(err, shownPath), 'give a readable CSV file, its path relative to the study file');
   }
   let records: { record: string[]; info: { lines: number } }[];
   try {
@@ -63,11 +78,11 @@ export function readCsvTable(path: string, shownPath: string, field: string): Ta
         throw new UserError(
           field,
           `${shownPath} line ${line}, column "${header[c]}": ${JSON.stringify(cell)} is not a finite number`,
-          'make every cell numeric (encode categories as numbers, fill or drop missing values)',
+          'make every cell numeric: encode categories as numbers, fill or drop missing values',
         );
       }
       values[c]![r] = v;
     });
   });
-  return { path, columns: header, rowCount: rows.length, values };
+  return { path, shown: shownPath, columns: header, rowCount: rows.length, values };
 }

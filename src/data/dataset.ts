@@ -1,5 +1,6 @@
 import seedrandom from 'seedrandom';
 import { UserError } from '../errors';
+import { closestMatch } from '../space/suggest';
 import type { Table } from './csv';
 
 /** Rows of features and targets, row-major, in the scale the model trains on. */
@@ -52,7 +53,7 @@ export function buildDataset(tables: Tables, spec: DatasetSpec): Dataset {
   for (const t of targets) requireColumn(train, t, 'data.targets');
   const features = spec.features ? [...spec.features] : train.columns.filter((c) => !targets.includes(c));
   if (features.length === 0) {
-    throw new UserError('data.features', `${train.path} has no feature columns besides the targets`, 'add feature columns to the CSV');
+    throw new UserError('data.features', `${shown(train)} has no feature columns besides the targets`, 'add feature columns to the CSV');
   }
   for (const f of features) {
     requireColumn(train, f, 'data.features');
@@ -104,12 +105,18 @@ export function buildDataset(tables: Tables, spec: DatasetSpec): Dataset {
 
 function requireColumn(table: Table, name: string, field: string): void {
   if (!table.columns.includes(name)) {
+    const close = closestMatch(name, table.columns);
     throw new UserError(
       field,
-      `column "${name}" is not in ${table.path} (columns: ${table.columns.join(', ')})`,
-      'name a column of the CSV header',
+      `column "${name}" is not in ${shown(table)} (its columns: ${table.columns.join(', ')})`,
+      close !== undefined ? `did you mean ${close}?` : 'name a column of the CSV header',
     );
   }
+}
+
+/** The table's path as the user should see it. */
+function shown(table: Table): string {
+  return table.shown ?? table.path;
 }
 
 function range(n: number): number[] {

@@ -8,17 +8,36 @@ import { distance } from 'fastest-levenshtein';
  */
 export function closestMatch(word: string, options: readonly string[]): string | undefined {
   const limit = Math.max(2, Math.ceil(word.length / 2));
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const option of options) {
-    // Case differences are the most common slip (`Log`, `Int`), so they are free.
-    const d = distance(word.toLowerCase(), option.toLowerCase());
-    if (d < bestDistance) {
-      best = option;
-      bestDistance = d;
+  const w = word.toLowerCase();
+  // Case differences are the most common slip (`Log`, `Int`), so they are free.
+  const scored = options.map((option) => {
+    const o = option.toLowerCase();
+    return { option, d: distance(w, o), shared: sharedLetters(w, o) };
+  });
+  const bestDistance = Math.min(...scored.map((s) => s.d));
+  if (!(bestDistance <= limit)) return undefined;
+  // Levenshtein counts a swap (`mni`) as two edits, tying `min` with `max`;
+  // the option sharing more letters is the likelier intent.
+  const tied = scored.filter((s) => s.d === bestDistance);
+  const mostShared = Math.max(...tied.map((s) => s.shared));
+  const best = tied.filter((s) => s.shared === mostShared);
+  // A real tie (`x4` against `x1, x2, x3`) is no guess worth offering.
+  return best.length === 1 ? best[0]!.option : undefined;
+}
+
+/** Size of the multiset intersection of two words' letters. */
+function sharedLetters(a: string, b: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of a) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let shared = 0;
+  for (const ch of b) {
+    const n = counts.get(ch) ?? 0;
+    if (n > 0) {
+      shared++;
+      counts.set(ch, n - 1);
     }
   }
-  return bestDistance <= limit ? best : undefined;
+  return shared;
 }
 
 /** The `fix` text for an unknown name: the close match if any, else the whole menu. */

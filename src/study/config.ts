@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { type Document, isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { readProblem } from '../data/csv';
 import { UserError } from '../errors';
 import { Space } from '../space';
-import { suggestFix } from '../space/suggest';
+import { closestMatch, suggestFix } from '../space/suggest';
 import type { ParamSpec, ParamValue } from '../space/types';
 import { type CallbackSpec, createCallbacks } from '../trials/callbacks';
 import { KNOB_NAMES, knobFor } from '../trials/knobs';
@@ -54,13 +55,7 @@ export function loadStudyFile(file: string): StudyConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(
-      '',
-      code === 'ENOENT' ? 'study file does not exist' : `cannot read the study file (${code ?? String(err)})`,
-      'give the path of a readable YAML study file',
-      file,
-    );
+    throw new UserError('', readProblem(err, 'the study file'), 'give the path of a readable YAML study file', file);
   }
   try {
     return parseStudy(parseYaml(text), file);
@@ -70,23 +65,94 @@ export function loadStudyFile(file: string): StudyConfig {
   }
 }
 
+/** What to do about the YAML mistakes people make most, by the yaml package's error code. */
+const YAML_FIXES: Readonly<Record<string, string>> = {
+  BAD_INDENT: 'indent this line like the other keys of its mapping',
+  TAB_AS_INDENT: 'indent with spaces, not tabs',
+  MISSING_CHAR: 'add the missing closing character',
+  MULTILINE_IMPLICIT_KEY: 'write key: value, with a space after the colon, one key per line',
+  BLOCK_AS_IMPLICIT_KEY: 'a key is indented under a plain value: align it with the keys above, or put the value on its own lines',
+  BAD_SCALAR_START: 'quote the value',
+};
+
 function parseYaml(text: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
+  const where = (offset: number | undefined): string => {
+    if (offset === undefined) return 'YAML';
+    const { line, col } = lineCounter.linePos(offset);
+    return `line ${line}, column ${col}`;
+  };
   const first = doc.errors[0];
   if (first) {
-    const pos = first.linePos?.[0];
-    const at = pos ? `line ${pos.line}, column ${pos.col}` : 'YAML';
-    throw new UserError(at, `malformed YAML: ${first.message.split('\n')[0]}`, 'fix the YAML syntax there');
+    const message = first.message.split('\n')[0] ?? first.message;
+    // An unclosed bracket is noticed only lines later: say where it opened.
+    const opener = /^Flow (sequence|map)/.test(message) ? unclosedBracket(text, first.pos?.[0] ?? text.length) : undefined;
+    if (opener !== undefined) {
+      const { line, col } = lineCounter.linePos(opener);
+      const open = text.charAt(opener);
+      const fix = `close it with ${open === '[' ? ']' : '}'}`;
+      throw new UserError(`line ${line}, column ${col}`, `malformed YAML: ${open} is never closed (noticed at ${where(first.pos?.[0])})`, fix);
+    }
+    if (first.code === 'DUPLICATE_KEY') {
+      const key = /^[^:\n]*/.exec(text.slice(first.pos[0]))?.[0]?.trim() ?? '';
+      throw new UserError(where(first.pos[0]), `key ${key} appears twice in the same mapping`, 'keep one of the two');
+    }
+    if (first.code === 'MULTIPLE_DOCS') {
+      throw new UserError(where(first.pos[0]), 'the file holds more than one YAML document (a --- line)', 'one study per file: remove the --- and what follows it');
+    }
+    throw new UserError(where(first.pos?.[0]), `malformed YAML: ${message}`, YAML_FIXES[first.code] ?? 'fix the YAML syntax there');
   }
   try {
     return doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (err) {
+    if (!(err instanceof ReferenceError) || !/alias/i.test(err.message)) throw err;
+    const culprit = aliasCulprit(doc);
+    const field = culprit ? `${culprit.key} (${where(culprit.offset)})` : 'YAML';
     throw new UserError(
-      'YAML',
-      `too many alias expansions (${(err as Error).message.split('\n')[0]})`,
-      `use at most ${MAX_ALIASES} aliases; write the values out`,
+      field,
+      `YAML aliases expand too far (more than ${MAX_ALIASES} expansions; nested aliases multiply, as in a "billion laughs")`,
+      'write the values out instead of nesting aliases of aliases',
     );
   }
+}
+
+/** The offset of the last `[` or `{` before `end` that is not closed before it (quotes and comments skipped). */
+function unclosedBracket(text: string, end: number): number | undefined {
+  const open: number[] = [];
+  let quote: string | undefined;
+  for (let i = 0; i < end && i < text.length; i++) {
+    const c = text.charAt(i);
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") {
+      if (i === 0 || /[\s[{,:]/.test(text[i - 1]!)) quote = c;
+    } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < end && text[i] !== '\n') i++;
+    } else if (c === '[' || c === '{') {
+      open.push(i);
+    } else if (c === ']' || c === '}') {
+      open.pop();
+    }
+  }
+  return open[open.length - 1];
+}
+
+/** The first top-level key whose value alone expands too many aliases, for the message. */
+function aliasCulprit(doc: Document): { key: string; offset: number | undefined } | undefined {
+  if (!isMap(doc.contents)) return undefined;
+  for (const pair of doc.contents.items) {
+    const value = pair.value as { toJS?: (d: Document, o: { maxAliasCount: number }) => unknown } | null;
+    if (!value || typeof value.toJS !== 'function') continue;
+    try {
+      value.toJS(doc, { maxAliasCount: MAX_ALIASES });
+    } catch {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      return { key, offset: isScalar(pair.key) ? pair.key.range?.[0] : undefined };
+    }
+  }
+  return undefined;
 }
 
 /** Validates an already-parsed study document; `file` anchors relative paths. */
@@ -119,8 +185,6 @@ export function parseStudy(raw: unknown, file: string): StudyConfig {
     throw new UserError('objective.direction', `${objective.metric} is an error, lower is better`, 'use direction: min');
   }
   const callbacks = s.callbacks as CallbackSpec[];
-  // The callbacks' own constructors check what the schema cannot (e.g. an `auto` mode they cannot resolve).
-  createCallbacks(callbacks);
   callbacks.forEach((cb, i) => {
     const [kind, args] = Object.entries(cb)[0] as [string, { monitor: string }];
     const field = `callbacks.${i}.${kind}.monitor`;
@@ -131,6 +195,9 @@ export function parseStudy(raw: unknown, file: string): StudyConfig {
       throw new UserError(field, `${args.monitor} needs validation data`, 'add data.validation or data.split, or monitor loss');
     }
   });
+  // The callbacks' own constructors check what the schema cannot (e.g. an `auto` mode they cannot
+  // resolve); the monitor names are checked first, for a "did you mean".
+  createCallbacks(callbacks);
 
   let space: Space;
   try {
@@ -200,10 +267,26 @@ function checkKnobs(space: Space): void {
           `${name} ${problem} (got ${JSON.stringify(value)})`,
           typeof value === 'string' && problem.startsWith('must be one of')
             ? suggestFix(value, problem.replace('must be one of ', '').split(', '))
-            : `give ${name} a value that ${problem.replace(/^must /, '')}`,
+            : knobFix(name, spec.kind, field, problem),
         );
       }
     }
+  }
+}
+
+/** The fix for a knob value out of its domain: `make units.min an integer ≥ 1`. */
+function knobFix(name: string, kind: ParamSpec['kind'], field: string, problem: string): string {
+  const wanted = problem.replace(/^must be /, '');
+  switch (kind) {
+    case 'fixed':
+      return `make ${name} ${wanted}`;
+    case 'int':
+    case 'float':
+      return `make ${name}.${field} ${wanted}`;
+    case 'choice':
+      return `make every value of ${name} ${wanted}`;
+    case 'bool':
+      return `${name} takes values that are ${wanted}: use another type than bool`;
   }
 }
 
@@ -212,24 +295,80 @@ function zodToUserError(error: z.ZodError, raw: unknown): UserError {
   const issue = deepestIssue(error.issues);
   const path = issue.path.map(String);
   const field = path.join('.');
-  if (issue.code === 'unrecognized_keys') {
-    const pattern = path.map((p) => (/^\d+$/.test(p) ? '*' : p)).join('.');
-    const known = KNOWN_KEYS[pattern] ?? [];
-    const key = issue.keys[0]!;
-    return new UserError(field ? `${field}.${key}` : key, `unknown key ${key}`, suggestFix(key, known, 'one of'));
-  }
   const value = valueAt(raw, issue.path);
-  if (value === undefined && issue.code === 'invalid_type') {
-    return new UserError(field, `${path[path.length - 1] ?? 'value'} is required`, `add ${field}`);
-  }
-  if (issue.code === 'invalid_value' || issue.code === 'invalid_union') {
-    const last = path[path.length - 1];
-    if (last === 'kind' || last === 'metric' || last === 'direction' || last === 'mode') {
-      const values = 'values' in issue ? (issue.values as unknown[]).map(String) : [];
-      return new UserError(field, `unknown ${last} ${JSON.stringify(value)}`, suggestFix(String(value), values));
+  const last = path[path.length - 1];
+  if (value === undefined && last !== undefined) {
+    // A missing key beside an unknown key spelled like it (`stratgy:` for
+    // `strategy:`): the typo is the cause, so report it, not the absence.
+    const parent = path.slice(0, -1).join('.');
+    for (const other of flattenIssues(error.issues)) {
+      if (other.code !== 'unrecognized_keys' || other.path.map(String).join('.') !== parent) continue;
+      const typo = other.keys.find((k) => closestMatch(k, [last]) !== undefined);
+      if (typo !== undefined) return unknownKeyError(path.slice(0, -1), typo);
     }
   }
-  return new UserError(field, `${issue.message.replace(/^Invalid input: /, '')} (got ${JSON.stringify(value)})`, 'see the study file reference in README.md');
+  if (issue.code === 'unrecognized_keys') return unknownKeyError(path, issue.keys[0]!);
+  if (value === undefined) {
+    return new UserError(field, `${last ?? 'value'} is required`, `add ${field}`);
+  }
+  if (issue.code === 'invalid_value' || issue.code === 'invalid_union') {
+    if (last === 'kind' || last === 'metric' || last === 'direction' || last === 'mode') {
+      const listed = 'values' in issue ? issue.values : 'options' in issue ? issue.options : [];
+      const values = (Array.isArray(listed) ? listed : []).map(String);
+      return new UserError(
+        field,
+        `unknown ${last} ${JSON.stringify(value)}`,
+        values.length ? suggestFix(String(value), values) : 'compare with studies/seed-mlp.yaml',
+      );
+    }
+  }
+  const got = `(got ${JSON.stringify(value)})`;
+  switch (issue.code) {
+    case 'invalid_type': {
+      const expected = issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`;
+      return new UserError(field, `${last ?? 'value'} must be ${expected} ${got}`, `give ${field} ${expected}`);
+    }
+    case 'too_small':
+    case 'too_big': {
+      const small = issue.code === 'too_small';
+      const bound = small ? issue.minimum : issue.maximum;
+      const op = small ? (issue.inclusive ? '≥' : '>') : issue.inclusive ? '≤' : '<';
+      if (issue.origin === 'array' || issue.origin === 'string') {
+        if (small && bound === 1) return new UserError(field, `${last ?? 'value'} is empty`, `give ${field} a value`);
+        const what = `a length ${op} ${String(bound)}`;
+        return new UserError(field, `${last ?? 'value'} must have ${what} ${got}`, `give ${field} ${what}`);
+      }
+      const what = `${op} ${String(bound)}`;
+      return new UserError(field, `${last ?? 'value'} must be ${what} ${got}`, `use a value ${what}`);
+    }
+    case 'invalid_format': {
+      const renamed = typeof value === 'string' ? value.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+|-+$/g, '') : '';
+      const fix = last === 'name' && renamed ? `e.g. name: ${renamed}` : 'compare with the example studies/seed-mlp.yaml';
+      return new UserError(field, `${last ?? 'value'} ${issue.message} ${got}`, fix);
+    }
+    default:
+      return new UserError(
+        field,
+        `${issue.message.replace(/^Invalid input: /, '')} ${got}`,
+        'compare with the example studies/seed-mlp.yaml',
+      );
+  }
+}
+
+function unknownKeyError(path: readonly string[], key: string): UserError {
+  const pattern = path.map((p) => (/^\d+$/.test(p) ? '*' : p)).join('.');
+  const known = KNOWN_KEYS[pattern] ?? [];
+  const field = [...path, key].join('.');
+  return new UserError(field, `unknown key ${key}`, known.length ? suggestFix(key, known, 'one of') : `remove ${key}`);
+}
+
+/** Every issue, with the branches of failed unions spliced in (paths made absolute). */
+function flattenIssues(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  return issues.flatMap((issue) =>
+    issue.code === 'invalid_union'
+      ? [issue, ...issue.errors.flatMap((branch) => flattenIssues(branch.map((i) => ({ ...i, path: [...issue.path, ...i.path] }))))]
+      : [issue],
+  );
 }
 
 /** zod reports a failed union as one issue holding each branch's issues; the deepest is the useful one. */

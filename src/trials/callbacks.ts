@@ -523,7 +523,7 @@ export function createCallbacks(specs: readonly CallbackSpec[], options: Callbac
     const key = keys[0];
     if (keys.length !== 1 || (key !== 'early_stopping' && key !== 'reduce_lr_on_plateau')) {
       throw new UserError(
-        `callbacks[${i}]`,
+        `callbacks.${i}`,
         `a callback is an object with exactly one key, early_stopping or reduce_lr_on_plateau; got ${show(spec)}`,
         'write e.g. { early_stopping: { patience: 3 } }',
       );
@@ -532,7 +532,7 @@ export function createCallbacks(specs: readonly CallbackSpec[], options: Callbac
       if ('early_stopping' in spec) return new EarlyStopping(spec.early_stopping ?? {}, options);
       return new ReduceLROnPlateau(spec.reduce_lr_on_plateau ?? {}, options);
     } catch (e) {
-      throw e instanceof UserError ? e.within(undefined, `callbacks[${i}]`) : e;
+      throw e instanceof UserError ? e.within(undefined, `callbacks.${i}`) : e;
     }
   });
 }

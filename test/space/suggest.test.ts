@@ -27,3 +27,8 @@ test('show quotes strings only where bare text would read as another type', () =
   assert.equal(show(1), '1');
   assert.equal(show(false), 'false');
 });
+
+test('closestMatch offers nothing on a real tie', () => {
+  assert.equal(closestMatch('x4', ['x1', 'x2', 'x3', 'target']), undefined);
+  assert.equal(closestMatch('val_mea', ['val_mae', 'val_mse', 'mae']), 'val_mae');
+});

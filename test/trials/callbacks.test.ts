@@ -626,12 +626,12 @@ describe('createCallbacks', () => {
   });
 
   test('rejects malformed specs, naming the position', () => {
-    assert.throws(() => createCallbacks([{} as never]), /callbacks\[0\]: a callback is an object with exactly one key/);
+    assert.throws(() => createCallbacks([{} as never]), /callbacks\.0: a callback is an object with exactly one key/);
     assert.throws(() => createCallbacks([{ early_stopping: {}, reduce_lr_on_plateau: {} } as never]), /exactly one key/);
     assert.throws(() => createCallbacks([{ model_checkpoint: {} } as never]), /exactly one key/);
     assert.throws(
       () => createCallbacks([{ early_stopping: {} }, { reduce_lr_on_plateau: { factor: 2 } }]),
-      (e: unknown) => e instanceof UserError && e.field === 'callbacks[1].reduce_lr_on_plateau.factor',
+      (e: unknown) => e instanceof UserError && e.field === 'callbacks.1.reduce_lr_on_plateau.factor',
     );
   });
 
