@@ -1,19 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import seedrandom from 'seedrandom';
+import { BIN, type Row, runTune, tempDir, writeCsv as writeCsvRows, writeStudy as writeStudyIn } from '../helpers/cli';
 
 /** End-to-end: `bin/tune.js` as a real process, real CSV files, a real SQLite file. */
-const BIN = resolve(__dirname, '../../../bin/tune.js');
-const dir = mkdtempSync(join(tmpdir(), 'tune-run-'));
-
-function tune(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir, env: { ...process.env, CI: '1' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const dir = tempDir('tune-run-');
+const tune = (...args: string[]) => runTune(args, dir);
 
 function ok(...args: string[]): string {
   const r = tune(...args);
@@ -40,16 +35,16 @@ function top(db: string, ...extra: string[]): TopRow[] {
 /** y = x0 − 0.5·x1 + 0.3·sin(2·x2): small, mostly linear, a nonlinear part. */
 function writeCsv(name: string, rows: number, seed: string): void {
   const rng = seedrandom(seed);
-  const lines = ['x0,x1,x2,y'];
+  const table: Row[] = [['x0', 'x1', 'x2', 'y']];
   for (let i = 0; i < rows; i++) {
     const x = [rng() * 2 - 1, rng() * 2 - 1, rng() * 2 - 1];
-    lines.push([...x, x[0]! - 0.5 * x[1]! + 0.3 * Math.sin(2 * x[2]!)].map((v) => v.toFixed(5)).join(','));
+    table.push([...x, x[0]! - 0.5 * x[1]! + 0.3 * Math.sin(2 * x[2]!)].map((v) => v.toFixed(5)));
   }
-  writeFileSync(join(dir, name), `${lines.join('\n')}\n`);
+  writeCsvRows(dir, name, table);
 }
 
 function writeStudy(name: string, yaml: string): string {
-  writeFileSync(join(dir, name), yaml);
+  writeStudyIn(dir, name, yaml);
   return name;
 }
 
