@@ -34,7 +34,8 @@ async function main(argv: string[]): Promise<number> {
           .positional('file', { type: 'string', demandOption: true, describe: 'study file' })
           .option('max-trials', { type: 'number', describe: "total trials for the study (overrides the file's max_trials)" })
           .option('backend', { choices: BACKENDS, describe: 'tfjs backend (default: tensorflow, else wasm, else cpu)' })
-          .option('overwrite', { type: 'boolean', default: false, describe: 'replace a changed study of the same name' }),
+          .option('overwrite', { type: 'boolean', default: false, describe: 'replace the study of the same name (its trials are deleted)' })
+          .option('retry-failed', { type: 'boolean', default: false, describe: 'run failed parameter sets again' }),
       (a) =>
         run(
           runCommand({
@@ -43,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
             ...(a.maxTrials !== undefined ? { maxTrials: positiveInt(a.maxTrials, '--max-trials') } : {}),
             ...(a.backend ? { backend: a.backend as BackendName } : {}),
             overwrite: a.overwrite,
+            retryFailed: a.retryFailed,
           }),
         ),
     )
@@ -111,6 +113,12 @@ function nonNegativeInt(v: number, flag: string): number {
   if (!Number.isInteger(v) || v < 0) throw new UserError(flag, `must be a trial number (got ${v})`, 'pass 0 or more');
   return v;
 }
+
+// `tune top | head`: a closed pipe is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 
 main(hideBin(process.argv)).then(
   (code) => {

@@ -13,28 +13,47 @@ export function runObserver(metric: string, out: NodeJS.WriteStream = process.st
   return live ? liveObserver(metric) : lineObserver(metric, out);
 }
 
-function trialLine(metric: string, trial: TrialRecord, planned: number | undefined, best?: TrialRecord): string {
+/** `b4 r1 ← #12` for a Hyperband trial: bracket, round, and the trial it continues. */
+export function rungText(trial: TrialRecord): string {
+  if (!trial.rung) return '';
+  const parent = trial.parent !== undefined ? ` ← #${trial.parent}` : '';
+  return `b${trial.rung.bracket} r${trial.rung.round}${parent}`;
+}
+
+function startLine(study: string, planned: number | undefined, done: number, resumed: boolean, orphans: number, backend: string): string {
+  const parts = [`study ${study}: ${planned ?? '?'} trials planned`];
+  if (resumed) parts.push(`resuming after ${done} finished`);
+  if (orphans) parts.push(`${orphans} left running by a dead process marked interrupted, to run again`);
+  parts.push(`backend ${backend}`);
+  return `${parts.join(', ')}\n`;
+}
+
+function trialLine(metric: string, trial: TrialRecord, done: number, planned: number | undefined, best?: TrialRecord): string {
   const of = planned !== undefined ? `/${planned}` : '';
+  const rung = rungText(trial);
   const result =
     trial.state === 'complete'
       ? `${metric}=${num(trial.value)}`
       : `failed: ${trial.error ?? trial.stopReason ?? 'unknown error'}`;
   const bestText = best ? `  best #${best.number} ${num(best.value)}` : '';
-  return `trial ${trial.number + 1}${of}  ${result}  epochs=${trial.epochs ?? 0} (${trial.stopReason ?? ''})  ${seconds(trial.durationS)}${bestText}`;
+  return `trial ${done}${of} #${trial.number}${rung ? ` [${rung}]` : ''}  ${result}  epochs=${trial.epochs ?? 0} (${trial.stopReason ?? ''})  ${seconds(trial.durationS)}${bestText}`;
 }
 
 function lineObserver(metric: string, out: NodeJS.WritableStream): RunObserver {
   let planned: number | undefined;
+  let done = 0;
   return {
-    studyStarted({ study, backend, planned: p, done, resumed }) {
+    studyStarted({ study, backend, planned: p, done: d, resumed, orphans }) {
       planned = p;
-      const of = p !== undefined ? `${p} trials planned` : 'trials';
-      out.write(
-        `study ${study.name}: ${of}, ${resumed ? `resuming after ${done} finished, ` : ''}backend ${backend}\n`,
-      );
+      done = d;
+      out.write(startLine(study.name, p, d, resumed, orphans, backend));
     },
     trialFinished({ trial, best }) {
-      out.write(`${trialLine(metric, trial, planned, best)}\n`);
+      done++;
+      out.write(`${trialLine(metric, trial, done, planned, best)}\n`);
+    },
+    warning(message) {
+      process.stderr.write(`warning: ${message}\n`);
     },
   };
 }
@@ -52,16 +71,14 @@ function liveObserver(metric: string): RunObserver {
     etaBuffer: 50,
   });
   return {
-    studyStarted({ study, backend, planned: p, done: d, resumed }) {
+    studyStarted({ study, backend, planned: p, done: d, resumed, orphans }) {
       planned = p ?? 0;
       done = d;
-      process.stderr.write(
-        `study ${study.name}: ${p ?? '?'} trials planned, ${resumed ? `resuming after ${d} finished, ` : ''}backend ${backend}\n`,
-      );
+      process.stderr.write(startLine(study.name, p, d, resumed, orphans, backend));
       bar.start(Math.max(planned, 1), done, { trial: done + 1, epoch: 0, epochs: '?', loss: '–', best });
     },
-    trialStarted({ number, epochs }) {
-      bar.update(done, { trial: number + 1, epoch: 0, epochs, loss: '–' });
+    trialStarted({ trial, epochs }) {
+      bar.update(done, { trial: done + 1, epoch: trial.initialEpoch, epochs, loss: '–' });
     },
     epochEnded({ log, epochs }) {
       // Fractional progress inside a trial keeps the ETA moving between trials.
@@ -71,7 +88,10 @@ function liveObserver(metric: string): RunObserver {
       done++;
       if (b) best = `#${b.number} ${metric}=${num(b.value)}`;
       bar.update(done, { best });
-      if (trial.state === 'failed') process.stderr.write(`\ntrial ${trial.number + 1} failed: ${trial.error}\n`);
+      if (trial.state === 'failed') process.stderr.write(`\ntrial #${trial.number} failed: ${trial.error}\n`);
+    },
+    warning(message) {
+      process.stderr.write(`\nwarning: ${message}\n`);
     },
     studyFinished() {
       bar.stop();

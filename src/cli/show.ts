@@ -34,7 +34,11 @@ export async function showCommand(args: ShowArgs): Promise<number> {
     }
     const lines = [
       `study ${study.name}, trial ${trial.number}: ${trial.state}${trial.error ? ` (${trial.error})` : ''}`,
-      `  backend ${trial.backend}, ${trial.epochs ?? 0} epochs (${trial.stopReason ?? 'running'}), ${seconds(trial.durationS)}`,
+      `  backend ${trial.backend}, epochs ${trial.initialEpoch}→${trial.epochs ?? '…'} (${trial.stopReason ?? trial.state}), ${seconds(trial.durationS)}`,
+      ...(trial.rung
+        ? [`  hyperband iteration ${trial.rung.iteration}, bracket ${trial.rung.bracket}, round ${trial.rung.round}, budget ${trial.budget ?? '?'} epochs${trial.parent !== undefined ? `, continues trial ${trial.parent}` : ''}`]
+        : []),
+      ...(trial.retryOf !== undefined ? [`  re-runs trial ${trial.retryOf}`] : []),
       `  objective ${study.metric} = ${num(trial.value)}`,
       '',
       'parameters:',

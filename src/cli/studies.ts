@@ -27,13 +27,14 @@ export async function studiesCommand(args: StudiesArgs): Promise<number> {
       process.stdout.write(`${args.storage} holds no studies\n`);
       return 0;
     }
-    const table = compactTable(['study', 'complete', 'failed', 'running', 'objective', 'best', 'created']);
+    const table = compactTable(['study', 'complete', 'failed', 'running', 'interrupted', 'objective', 'best', 'created']);
     for (const { study, counts, best } of studies) {
       table.push([
         study.name,
         String(counts.complete),
         String(counts.failed),
         String(counts.running),
+        String(counts.interrupted),
         `${study.metric} (${study.direction})`,
         num(best),
         study.createdAt,

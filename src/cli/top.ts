@@ -20,6 +20,10 @@ export function trialJson(t: TrialRecord): Record<string, unknown> {
     params: t.params,
     metrics: t.metrics,
     epochs: t.epochs ?? null,
+    initial_epoch: t.initialEpoch,
+    ...(t.rung ? { bracket: t.rung.bracket, round: t.rung.round, iteration: t.rung.iteration } : {}),
+    ...(t.parent !== undefined ? { parent: t.parent } : {}),
+    ...(t.retryOf !== undefined ? { retry_of: t.retryOf } : {}),
     stop_reason: t.stopReason ?? null,
     duration_s: t.durationS ?? null,
     backend: t.backend,
@@ -46,11 +50,13 @@ export async function topCommand(args: TopArgs): Promise<number> {
     }
     const varying = varyingParams(ranked);
     const metrics = [metric, ...SHOWN_METRICS.filter((m) => m !== metric && ranked.some((t) => m in t.metrics))];
-    const table = compactTable(['#', ...metrics, 'epochs', 'stop', 'time', ...varying]);
+    const hyperband = ranked.some((t) => t.rung);
+    const table = compactTable(['#', ...metrics, ...(hyperband ? ['bracket', 'round', 'from'] : []), 'epochs', 'stop', 'time', ...varying]);
     for (const t of ranked) {
       table.push([
         String(t.number),
         ...metrics.map((m) => num(t.metrics[m])),
+        ...(hyperband ? [String(t.rung?.bracket ?? ''), String(t.rung?.round ?? ''), t.parent !== undefined ? `#${t.parent}` : ''] : []),
         String(t.epochs ?? ''),
         t.stopReason ?? '',
         seconds(t.durationS),

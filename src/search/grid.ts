@@ -1,14 +1,17 @@
 /**
  * Grid search: every combination of the space, in the space's grid order,
- * each proposed once. The next trial is the first cell not in the history, so
- * a failed or abandoned cell is not retried and a resumed study carries on
- * where it stopped.
+ * each proposed once, as slot `g:<space.key(cell)>`. The next trial is the
+ * first cell whose parameters are in no trial of the history (any state), so
+ * a resumed study carries on where it stopped; re-running an interrupted or
+ * failed cell is `withRetries`' job.
  */
 import type { Params, Space } from '../space';
+import { latestAttempts } from './attempts';
 import { checkMaxTrials, maxTrialsReached } from './budget';
 import type { Decision, HistoryTrial, Strategy } from './types';
 
 export interface GridOptions {
+  /** The number of slots (cells) to run at most; retries do not count again. */
   readonly maxTrials?: number;
 }
 
@@ -40,9 +43,9 @@ export class GridStrategy implements Strategy {
       }
     }
     if (!untried) return { kind: 'stop', reason: `grid exhausted: all ${this.#size} combinations tried` };
-    if (this.#maxTrials !== undefined && history.length >= this.#maxTrials) {
+    if (this.#maxTrials !== undefined && latestAttempts(history).length >= this.#maxTrials) {
       return { kind: 'stop', reason: maxTrialsReached(this.#maxTrials) };
     }
-    return { kind: 'sample', number: history.length, params: untried };
+    return { kind: 'run', trial: { slot: `g:${space.key(untried)}`, params: untried } };
   }
 }

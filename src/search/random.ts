@@ -1,27 +1,30 @@
 /**
- * Random search: each trial an independent draw from the space, skipping
- * parameter sets already in the history. Trial k's draw comes from an rng
- * seeded with (seed, k) alone, so a study resumed after a crash, or run by
- * several workers, proposes the same trial k as an uninterrupted one given
- * the same history.
+ * Random search: each slot an independent draw from the space, skipping
+ * parameter sets already in the history. Draw k (slot `r:k`) comes from an
+ * rng seeded with (seed, k) alone, and k counts slots, not trials, so a study
+ * resumed after a crash, run by several workers, or with retried trials,
+ * proposes the same draw k as an uninterrupted one given the same history.
  */
 import seedrandom from 'seedrandom';
 import { UserError } from '../errors';
-import type { Params, Space } from '../space';
+import type { Space } from '../space';
+import { latestAttempts } from './attempts';
 import { checkMaxTrials, maxTrialsReached } from './budget';
+import { drawUntried, isExhausted, MAX_DRAWS, triedKeys } from './draw';
 import type { Decision, HistoryTrial, Strategy } from './types';
 
 export interface RandomOptions {
   readonly seed: number;
+  /** The number of slots (draws); retries of a draw do not count again. */
   readonly maxTrials: number;
 }
 
-/** Draws per trial before concluding that the untried part of the space is too small to hit by chance. */
-const MAX_ATTEMPTS = 1000;
-/** Up to this many cells, a nearly exhausted finite space is finished by listing what is left. */
-const LIST_LIMIT = 100_000;
-
 export const SPACE_EXHAUSTED = 'search space exhausted';
+
+/** The slot of random draw k. */
+export function randomSlot(k: number): string {
+  return `r:${k}`;
+}
 
 export class RandomStrategy implements Strategy {
   readonly kind = 'random';
@@ -44,29 +47,21 @@ export class RandomStrategy implements Strategy {
     this.plannedTrials = Math.min(options.maxTrials, this.#size);
   }
 
+  /**
+   * A slot whose last attempt was interrupted still counts as drawn (and its
+   * parameters as tried): re-running it is `withRetries`' job.
+   */
   next(history: readonly HistoryTrial[]): Decision {
     const space = this.#space;
-    const tried = new Set(history.map((t) => space.key(t.params)));
-    // Trials from an older version of the space do not use up this one.
-    if (Number.isFinite(this.#size)) {
-      const triedHere = new Set(history.filter((t) => space.contains(t.params)).map((t) => space.key(t.params)));
-      if (triedHere.size >= this.#size) return { kind: 'stop', reason: SPACE_EXHAUSTED };
-    }
-    if (history.length >= this.#maxTrials) return { kind: 'stop', reason: maxTrialsReached(this.#maxTrials) };
+    if (isExhausted(space, history, this.#size)) return { kind: 'stop', reason: SPACE_EXHAUSTED };
+    const slots = new Set(latestAttempts(history).map((t) => t.slot));
+    if (slots.size >= this.#maxTrials) return { kind: 'stop', reason: maxTrialsReached(this.#maxTrials) };
 
-    const number = history.length;
-    const rng = seedrandom(`${this.#seed}:random:${number}`);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const params = space.sample(rng);
-      if (!tried.has(space.key(params))) return { kind: 'sample', number, params };
-    }
-    // Few untried sets left: draw among them directly (still from the same stream).
-    if (this.#size <= LIST_LIMIT) {
-      const untried: Params[] = [];
-      for (const cell of space.cells()) if (!tried.has(space.key(cell))) untried.push(cell);
-      const params = untried[Math.floor(rng() * untried.length)];
-      if (params) return { kind: 'sample', number, params };
-    }
-    return { kind: 'stop', reason: `no untried parameter set found in ${MAX_ATTEMPTS} random draws` };
+    let k = slots.size;
+    // Only if slots were named by hand out of order: never reuse one.
+    while (slots.has(randomSlot(k))) k++;
+    const params = drawUntried(space, seedrandom(`${this.#seed}:random:${k}`), triedKeys(space, history));
+    if (params) return { kind: 'run', trial: { slot: randomSlot(k), params } };
+    return { kind: 'stop', reason: `no untried parameter set found in ${MAX_DRAWS} random draws` };
   }
 }

@@ -24,6 +24,8 @@ export interface StudyConfig {
   readonly strategy: StudyFile['strategy'];
   readonly space: Space;
   readonly callbacks: readonly CallbackSpec[];
+  /** Consecutive failures that stop a run. Not part of the study's identity. */
+  readonly maxFailures: number;
 }
 
 export interface DataConfig {
@@ -207,6 +209,13 @@ export function parseStudy(raw: unknown, file: string): StudyConfig {
     throw err;
   }
   checkKnobs(space);
+  if (s.strategy.kind === 'hyperband' && space.has('epochs')) {
+    throw new UserError(
+      'space.epochs',
+      'hyperband sets each trial\'s epochs itself, up to strategy.max_epochs',
+      'remove epochs from the space',
+    );
+  }
   if (s.strategy.kind === 'grid') {
     try {
       space.assertFinite();
@@ -234,6 +243,7 @@ export function parseStudy(raw: unknown, file: string): StudyConfig {
     strategy: s.strategy,
     space,
     callbacks,
+    maxFailures: s.max_failures,
   };
 }
 

@@ -1,19 +1,32 @@
+import { hostname } from 'node:os';
 import { UserError } from '../errors';
-import { createStrategy } from '../search';
-import type { Params } from '../space/types';
+import { createStrategy, withRetries } from '../search';
+import type { Strategy, TrialPlan } from '../search/types';
 import { initBackend, type BackendName } from '../trials/backend';
+import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from '../trials/checkpoint';
 import { resolveModelConfig } from '../trials/knobs';
-import type { EpochLog, StudyRecord, Storage, TrialOutcome, TrialRecord } from '../trials/storage/types';
-import { trainModel } from '../trials/train';
+import { faultPoint } from '../trials/storage/fault';
+import type { EpochLog, StudyRecord, Storage, TrialOutcome, TrialRecord, WorkerId } from '../trials/storage/types';
+import { trainModel, TrainingInterrupted } from '../trials/train';
 import { changedSections } from './config';
 import type { PreparedStudy } from './prepare';
 
 /** What a run tells whoever displays it. All optional: the library runs silently. */
 export interface RunObserver {
-  studyStarted?(info: { study: StudyRecord; backend: BackendName; planned?: number; done: number; resumed: boolean }): void;
-  trialStarted?(info: { number: number; params: Params; epochs: number }): void;
+  studyStarted?(info: {
+    study: StudyRecord;
+    backend: BackendName;
+    planned?: number;
+    done: number;
+    resumed: boolean;
+    /** Trials found `running` from a process that died, now marked interrupted. */
+    orphans: number;
+  }): void;
+  trialStarted?(info: { trial: TrialRecord; epochs: number }): void;
   epochEnded?(info: { number: number; log: EpochLog; epochs: number }): void;
   trialFinished?(info: { trial: TrialRecord; best?: TrialRecord }): void;
+  /** Something worth telling that does not stop the run. */
+  warning?(message: string): void;
   studyFinished?(summary: RunSummary): void;
 }
 
@@ -23,77 +36,163 @@ export interface RunOptions {
   readonly backend?: BackendName;
   /** Replace an existing study of the same name whose definition differs. */
   readonly overwrite?: boolean;
+  /** Run failed parameter sets again (once each in this run). */
+  readonly retryFailed?: boolean;
+  /** Stop after this many consecutive failed trials; default: the study file's `max_failures`. */
+  readonly maxFailures?: number;
+  /** Aborting it (Ctrl-C) marks the running trial interrupted and ends the run. */
+  readonly signal?: AbortSignal;
   readonly observer?: RunObserver;
 }
+
+export type RunEnd = 'finished' | 'interrupted' | 'failures';
 
 export interface RunSummary {
   readonly study: StudyRecord;
   readonly backend: BackendName;
   /** Trials this run finished. */
   readonly ran: number;
-  readonly stopReason: string;
+  readonly end: RunEnd;
+  /** Why the run ended, in words. */
+  readonly reason: string;
   readonly best?: TrialRecord;
 }
+
+/** Complete trials whose checkpoints are kept for export, besides those a strategy still needs. */
+const KEEP_BEST_CHECKPOINTS = 3;
+/** How often to look again when the strategy waits for trials other processes run. */
+const WAIT_POLL_MS = 1000;
 
 /**
  * The study loop: ask the strategy → create the trial → train → tell storage.
  * Strategy, trainer and storage know nothing of each other; this is where
- * they meet. Re-running a study continues it: the strategy sees the stored
- * history and picks up at the next trial number.
+ * they meet. Everything a study is lives in its storage, so re-running the
+ * same command continues it: trials left `running` by a dead process are
+ * marked `interrupted` and their plans run again, and the strategy picks up
+ * where the history ends.
  */
 export async function runStudy(prepared: PreparedStudy, storage: Storage, options: RunOptions = {}): Promise<RunSummary> {
   const { config } = prepared;
+  const observer = options.observer ?? {};
   const backend = (await initBackend(options.backend)).name;
   const study = await openStudy(prepared, storage, options.overwrite ?? false);
-  const strategyConfig =
-    options.maxTrials !== undefined ? { ...config.strategy, max_trials: options.maxTrials } : config.strategy;
-  const strategy = createStrategy(config.space, strategyConfig, config.seed);
+  const worker: WorkerId = { host: hostname(), pid: process.pid };
+
+  let trials = await storage.getTrials(study.id);
+  const orphans = await interruptOrphans(storage, trials, worker.host);
+  if (orphans > 0) trials = await storage.getTrials(study.id);
+
+  const strategySpec =
+    options.maxTrials !== undefined && config.strategy.kind !== 'hyperband'
+      ? { ...config.strategy, max_trials: options.maxTrials }
+      : config.strategy;
+  const strategy: Strategy = withRetries(
+    createStrategy(config.space, strategySpec, config.seed, config.objective.direction),
+    options.retryFailed ? { retryFailedBefore: trials.length } : {},
+  );
   const { metric, direction } = config.objective;
   const better = (a: TrialRecord, b: TrialRecord | undefined): boolean =>
     b === undefined || (direction === 'min' ? a.value! < b.value! : a.value! > b.value!);
-
-  let trials = await storage.getTrials(study.id);
   let best: TrialRecord | undefined;
   for (const t of trials) if (t.state === 'complete' && t.value !== undefined && better(t, best)) best = t;
-  options.observer?.studyStarted?.({
+
+  observer.studyStarted?.({
     study,
     backend,
     ...(strategy.plannedTrials !== undefined ? { planned: strategy.plannedTrials } : {}),
-    done: trials.filter((t) => t.state !== 'running').length,
+    done: trials.filter((t) => t.state === 'complete' || t.state === 'failed').length,
     resumed: trials.length > 0,
+    orphans,
   });
 
+  const maxFailures = options.maxFailures ?? config.maxFailures;
+  let failuresInARow = 0;
   let ran = 0;
-  let stopReason = '';
+  let end: RunEnd = 'finished';
+  let reason = '';
   for (;;) {
+    if (options.signal?.aborted) {
+      end = 'interrupted';
+      reason = 'interrupted between trials';
+      break;
+    }
     const decision = strategy.next(trials);
     if (decision.kind === 'stop') {
-      stopReason = decision.reason;
+      reason = decision.reason;
       break;
     }
     if (decision.kind === 'wait') {
-      // One process, nothing running: a strategy that waits here would wait forever.
-      stopReason = 'strategy is waiting for running trials';
+      // Other processes are running trials this strategy waits for.
+      if (!trials.some((t) => t.state === 'running')) {
+        reason = 'the strategy waits, but no trial is running';
+        break;
+      }
+      await sleep(WAIT_POLL_MS, options.signal);
+      trials = await storage.getTrials(study.id);
+      continue;
+    }
+
+    const result = await runTrial(decision.trial);
+    if (result.kind === 'interrupted') {
+      end = 'interrupted';
+      reason = `trial ${result.trial.number} interrupted`;
       break;
     }
-    const modelConfig = resolveModelConfig(decision.params);
-    const trial = await storage.createTrial(study.id, { number: decision.number, params: decision.params, backend });
-    options.observer?.trialStarted?.({ number: trial.number, params: trial.params, epochs: modelConfig.epochs });
+    const finished = result.trial;
+    faultPoint('between-trials');
+    ran++;
+    trials = [...trials, finished];
+    if (finished.state === 'complete' && better(finished, best)) best = finished;
+    observer.trialFinished?.({ trial: finished, ...(best ? { best } : {}) });
+    await pruneCheckpoints(storage, study.id, strategy, trials, direction);
+
+    failuresInARow = finished.state === 'failed' ? failuresInARow + 1 : 0;
+    if (failuresInARow >= maxFailures) {
+      end = 'failures';
+      reason = `${failuresInARow} trials failed in a row (max_failures: ${maxFailures}); the last: ${finished.error ?? 'unknown error'}`;
+      break;
+    }
+  }
+  const summary: RunSummary = { study, backend, ran, end, reason, ...(best ? { best } : {}) };
+  observer.studyFinished?.(summary);
+  return summary;
+
+  async function runTrial(
+    plan: TrialPlan,
+  ): Promise<{ kind: 'finished'; trial: TrialRecord } | { kind: 'interrupted'; trial: TrialRecord }> {
+    const modelConfig = resolveModelConfig(plan.params);
+    const resume = plan.parent !== undefined ? await parentCheckpoint(plan.parent) : undefined;
+    const trial = await storage.createTrial(study.id, {
+      ...plan,
+      backend,
+      worker,
+      initialEpoch: resume?.epoch ?? 0,
+    });
+    const epochs = plan.budget ?? modelConfig.epochs;
+    observer.trialStarted?.({ trial, epochs });
     const started = performance.now();
     let outcome: TrialOutcome;
+    let checkpoint: Checkpoint | undefined;
     try {
       const result = await trainModel({
         config: modelConfig,
         data: prepared.dataset,
         callbacks: config.callbacks,
-        seed: `${config.seed}:trial:${trial.number}`,
+        // By slot, not number: a re-run of an interrupted trial is the same computation.
+        seed: `${config.seed}:${plan.slot}`,
+        epochs,
+        ...(resume ? { resume } : {}),
+        checkpoint: true,
+        ...(options.signal ? { signal: options.signal } : {}),
         onEpoch: async (log) => {
           await storage.reportEpoch(trial.id, log);
-          options.observer?.epochEnded?.({ number: trial.number, log, epochs: modelConfig.epochs });
+          faultPoint('epoch-end');
+          observer.epochEnded?.({ number: trial.number, log, epochs });
         },
       });
       const value = result.metrics[metric];
       const failed = result.error !== undefined || value === undefined || !Number.isFinite(value);
+      checkpoint = failed ? undefined : result.checkpoint;
       outcome = {
         state: failed ? 'failed' : 'complete',
         metrics: result.metrics,
@@ -104,24 +203,88 @@ export async function runStudy(prepared: PreparedStudy, storage: Storage, option
         durationS: (performance.now() - started) / 1000,
       };
     } catch (err) {
+      if (err instanceof TrainingInterrupted) {
+        return { kind: 'interrupted', trial: await storage.interruptTrial(trial.id, 'interrupted by a signal') };
+      }
       outcome = {
         state: 'failed',
         metrics: {},
-        epochs: 0,
+        epochs: trial.initialEpoch,
         stopReason: 'error',
         error: err instanceof Error ? err.message : String(err),
         durationS: (performance.now() - started) / 1000,
       };
     }
-    const finished = await storage.finishTrial(trial.id, outcome);
-    ran++;
-    if (finished.state === 'complete' && better(finished, best)) best = finished;
-    options.observer?.trialFinished?.({ trial: finished, ...(best ? { best } : {}) });
-    trials = [...trials, finished];
+    const encoded = checkpoint && encodeCheckpoint(checkpoint);
+    return { kind: 'finished', trial: await storage.finishTrial(trial.id, outcome, encoded) };
   }
-  const summary: RunSummary = { study, backend, ran, stopReason, ...(best ? { best } : {}) };
-  options.observer?.studyFinished?.(summary);
-  return summary;
+
+  /** The parent's saved state; without it (deleted, or written by an older tune) the trial starts afresh. */
+  async function parentCheckpoint(parentNumber: number): Promise<Checkpoint | undefined> {
+    const parent = trials.find((t) => t.number === parentNumber);
+    const bytes = parent && (await storage.getCheckpoint(parent.id));
+    if (!bytes) {
+      observer.warning?.(`trial ${parentNumber} has no checkpoint; its promotion trains from scratch`);
+      return undefined;
+    }
+    return decodeCheckpoint(bytes);
+  }
+}
+
+/**
+ * Trials `running` on this host whose process is gone were cut short by a
+ * crash or `kill -9`: mark them interrupted so their plans run again. Trials
+ * of live processes (another `tune run` on the same storage) are left alone.
+ */
+async function interruptOrphans(storage: Storage, trials: readonly TrialRecord[], host: string): Promise<number> {
+  let count = 0;
+  for (const t of trials) {
+    if (t.state !== 'running' || t.worker.host !== host || isAlive(t.worker.pid)) continue;
+    await storage.interruptTrial(t.id, `its process (pid ${t.worker.pid}) ended while it ran`);
+    count++;
+  }
+  return count;
+}
+
+function isAlive(pid: number): boolean {
+  if (pid <= 0 || pid === process.pid) return pid === process.pid;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Keeps the checkpoints the strategy may continue from and those of the best few trials; deletes the rest. */
+async function pruneCheckpoints(
+  storage: Storage,
+  studyId: number,
+  strategy: Strategy,
+  trials: readonly TrialRecord[],
+  direction: 'min' | 'max',
+): Promise<void> {
+  const keep = new Set<number>(strategy.checkpointsNeeded?.(trials) ?? []);
+  const complete = trials
+    .filter((t) => t.state === 'complete' && t.value !== undefined)
+    .sort((a, b) => (direction === 'min' ? a.value! - b.value! : b.value! - a.value!) || a.number - b.number);
+  for (const t of complete.slice(0, KEEP_BEST_CHECKPOINTS)) keep.add(t.number);
+  const byId = new Map(trials.map((t) => [t.id, t]));
+  const stale = (await storage.listCheckpoints(studyId))
+    .filter((c) => !keep.has(byId.get(c.trialId)?.number ?? -1))
+    .map((c) => c.trialId);
+  if (stale.length) await storage.deleteCheckpoints(stale);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 async function openStudy(prepared: PreparedStudy, storage: Storage, overwrite: boolean): Promise<StudyRecord> {
@@ -139,7 +302,8 @@ async function openStudy(prepared: PreparedStudy, storage: Storage, overwrite: b
     }
     await storage.deleteStudy(config.name);
   } else if (existing) {
-    return existing;
+    if (!overwrite) return existing;
+    await storage.deleteStudy(config.name);
   }
   return storage.createStudy({
     name: config.name,

@@ -34,6 +34,12 @@ export const ObjectiveSchema = z.strictObject({
 export const StrategySchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('random'), max_trials: z.number().int().min(1) }),
   z.strictObject({ kind: z.literal('grid'), max_trials: z.number().int().min(1).optional() }),
+  z.strictObject({
+    kind: z.literal('hyperband'),
+    max_epochs: z.number().int().min(1),
+    factor: z.number().int().min(2).default(3),
+    iterations: z.number().int().min(1).default(1),
+  }),
 ]);
 
 export const EarlyStoppingSchema = z.strictObject({
@@ -69,6 +75,8 @@ export const StudySchema = z.strictObject({
   strategy: StrategySchema,
   space: z.record(z.string(), z.unknown()),
   callbacks: z.array(CallbackSchema).default([]),
+  /** Consecutive failed trials that stop the study (Keras Tuner's max_consecutive_failed_trials). */
+  max_failures: z.number().int().min(1).default(3),
 });
 
 export type StudyFile = z.infer<typeof StudySchema>;
@@ -81,7 +89,7 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   '': Object.keys(StudySchema.shape),
   data: Object.keys(DataSchema.shape),
   objective: Object.keys(ObjectiveSchema.shape),
-  strategy: ['kind', 'max_trials'],
+  strategy: ['kind', 'max_trials', 'max_epochs', 'factor', 'iterations'],
   'callbacks.*': ['early_stopping', 'reduce_lr_on_plateau'],
   'callbacks.*.early_stopping': Object.keys(EarlyStoppingSchema.shape),
   'callbacks.*.reduce_lr_on_plateau': Object.keys(ReduceLROnPlateauSchema.shape),

@@ -55,7 +55,17 @@ export interface Callback {
    * a `finally`. Safe to call more than once and after `onTrainEnd`.
    */
   dispose?(): void;
+  /**
+   * The state to carry into a continued trial (a Hyperband promotion resumes
+   * its parent): counters and best values, JSON-able. Weights are not part of
+   * it: the continued model starts from the parent's returned weights.
+   */
+  saveState?(): CallbackState;
+  /** Restores `saveState`'s result after `onTrainBegin`, instead of starting afresh. */
+  loadState?(state: CallbackState, control: TrainingControl): void;
 }
+
+export type CallbackState = Readonly<Record<string, number | boolean | null>>;
 
 export type Mode = 'auto' | 'min' | 'max';
 
@@ -354,6 +364,24 @@ export class EarlyStopping implements Callback {
     this.releaseSnapshot();
   }
 
+  saveState(): CallbackState {
+    return { wait: this._wait, best: this._best, bestEpoch: this._bestEpoch, stoppedEpoch: this._stoppedEpoch };
+  }
+
+  /**
+   * The parent's model was returned with its best weights restored (when
+   * asked), so those are what the continued trial starts from: they become
+   * its best snapshot again, paired with the restored `best`.
+   */
+  loadState(state: CallbackState, control: TrainingControl): void {
+    this._wait = numberOr(state['wait'], 0);
+    this._best = typeof state['best'] === 'number' ? state['best'] : null;
+    this._bestEpoch = numberOr(state['bestEpoch'], 0);
+    this._stoppedEpoch = numberOr(state['stoppedEpoch'], 0);
+    this._stopped = false;
+    if (this.restore_best_weights && this._best !== null) this.replaceSnapshot(control);
+  }
+
   private replaceSnapshot(control: TrainingControl): void {
     const weights = control.snapshotWeights();
     this.releaseSnapshot();
@@ -475,6 +503,16 @@ export class ReduceLROnPlateau implements Callback {
     this._reductions.length = 0;
   }
 
+  saveState(): CallbackState {
+    return { wait: this._wait, cooldownCounter: this._cooldownCounter, best: this._best };
+  }
+
+  loadState(state: CallbackState, _control: TrainingControl): void {
+    this._wait = numberOr(state['wait'], 0);
+    this._cooldownCounter = numberOr(state['cooldownCounter'], 0);
+    this._best = typeof state['best'] === 'number' ? state['best'] : null;
+  }
+
   onEpochEnd(epoch: number, logs: EpochLogs, control: TrainingControl): void {
     const current =
       this.monitor === 'learning_rate' ? control.getLearningRate() : lookUp(logs, this.monitor);
@@ -508,6 +546,10 @@ export class ReduceLROnPlateau implements Callback {
       }
     }
   }
+}
+
+function numberOr(v: unknown, fallback: number): number {
+  return typeof v === 'number' ? v : fallback;
 }
 
 // ---------------------------------------------------------------------------

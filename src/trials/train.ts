@@ -3,7 +3,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import seedrandom from 'seedrandom';
 import type { Dataset, Split } from '../data/dataset';
 import { permutation } from '../data/dataset';
-import { createCallbacks, type CallbackSpec, type TrainingControl } from './callbacks';
+import { type Callback, createCallbacks, type CallbackSpec, type TrainingControl } from './callbacks';
+import type { Checkpoint, NamedArray } from './checkpoint';
 import type { LossName, ModelConfig } from './knobs';
 import { buildModel, buildOptimizer, getLearningRate, setLearningRate } from './model';
 import type { EpochLog, Metrics, StopReason } from './storage/types';
@@ -14,19 +15,42 @@ export interface TrainInput {
   readonly callbacks: readonly CallbackSpec[];
   /** Seeds initializers, shuffling and dropout: same seed, same backend → same numbers. */
   readonly seed: string;
+  /** Train until this epoch (counted from the start of the parent chain); default `config.epochs`. */
+  readonly epochs?: number;
+  /** Continue from this state (a Hyperband promotion) instead of fresh weights. */
+  readonly resume?: Checkpoint;
+  /** Return a checkpoint of the returned model, for continuation or export. */
+  readonly checkpoint?: boolean;
+  /** Aborts training between mini-batches (Ctrl-C): `trainModel` rejects with `TrainingInterrupted`. */
+  readonly signal?: AbortSignal;
   /** Called after each epoch, after callbacks ran. */
   readonly onEpoch?: (log: EpochLog) => void | Promise<void>;
+}
+
+export class TrainingInterrupted extends Error {
+  constructor() {
+    super('training was interrupted');
+    this.name = 'TrainingInterrupted';
+  }
 }
 
 export interface TrainResult {
   /** Metrics of the returned model (best weights restored when asked), in the targets' units. */
   readonly metrics: Metrics;
   readonly history: readonly EpochLog[];
+  /** The epoch training started from (the checkpoint's, when resuming). */
+  readonly initialEpoch: number;
+  /** The epoch reached, counted like `initialEpoch`. */
   readonly epochs: number;
   readonly stopReason: StopReason;
   /** Set when the trial failed (NaN/Inf loss). */
   readonly error?: string;
+  /** When asked for and the trial did not fail. */
+  readonly checkpoint?: Checkpoint;
 }
+
+/** Longest stretch of training without letting the event loop run (signals, progress timers). */
+const YIELD_MS = 100;
 
 /** Rows per forward pass when evaluating: large, since no gradients are kept. */
 const EVAL_BATCH = 2048;
@@ -46,7 +70,10 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
   const model = buildModel(config, data.features.length, data.targets.length, nextSeed);
   const optimizer = buildOptimizer(config.optimizer, config.learningRate, config.momentum);
   const dropoutLayers = model.layers.filter((l) => l.getClassName() === 'Dropout');
-  const dropoutSeeds = seedrandom(`${input.seed}:dropout`);
+  // Pass the variables explicitly: left out, tfjs would look at every trainable variable alive in the process.
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const lastEpoch = input.epochs ?? config.epochs;
+  const firstEpoch = input.resume?.epoch ?? 0;
   const kernels = model.layers
     .map((l) => (l as unknown as { kernel?: tfl.LayerVariable }).kernel)
     .filter((k): k is tfl.LayerVariable => k !== undefined);
@@ -64,15 +91,30 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
   let stopReason: StopReason = 'max_epochs';
   let error: string | undefined;
 
+  let lastYield = performance.now();
   try {
     for (const cb of callbacks) cb.onTrainBegin?.(control);
-    for (let epoch = 0; epoch < config.epochs; epoch++) {
+    if (input.resume) await restoreCheckpoint(input.resume, model, optimizer, callbacks, control);
+    for (let epoch = firstEpoch; epoch < lastEpoch; epoch++) {
       const started = performance.now();
       const lr = getLearningRate(optimizer);
+      // Per-epoch streams: epoch e shuffles and drops out the same way whether
+      // it runs in one trial or in a trial that continues another.
       const order = permutation(data.train.rows, seedrandom(`${input.seed}:shuffle:${epoch}`));
+      const dropoutSeeds = seedrandom(`${input.seed}:dropout:${epoch}`);
       const sums = tf.tidy(() => [tf.scalar(0), tf.zeros([data.targets.length]), tf.zeros([data.targets.length])]);
       let [sumLoss, sumAbs, sumSq] = sums as [tf.Tensor, tf.Tensor, tf.Tensor];
       for (let start = 0; start < order.length; start += config.batchSize) {
+        // tfjs kernels run synchronously here, so nothing else would get a turn:
+        // hand the event loop a moment now and then, for Ctrl-C and timers.
+        if (performance.now() - lastYield > YIELD_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          lastYield = performance.now();
+        }
+        if (input.signal?.aborted) {
+          tf.dispose([sumLoss, sumAbs, sumSq]);
+          throw new TrainingInterrupted();
+        }
         const idx = order.slice(start, start + config.batchSize);
         for (const layer of dropoutLayers) {
           (layer as unknown as { seed: number }).seed = Math.floor(dropoutSeeds() * 2 ** 31);
@@ -89,6 +131,7 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
               return tf.add(lossFn(config.loss, yb, pred), penalty()) as tf.Scalar;
             },
             true,
+            variables,
           )!;
           const err = tf.sub(pred!, yb);
           pred!.dispose();
@@ -151,7 +194,18 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
         }
       }
     }
-    return { metrics, history, epochs: history.length, stopReason, ...(error ? { error } : {}) };
+    const epochs = firstEpoch + history.length;
+    const checkpoint =
+      input.checkpoint && !error ? await captureCheckpoint(epochs, model, optimizer, callbacks) : undefined;
+    return {
+      metrics,
+      history,
+      initialEpoch: firstEpoch,
+      epochs,
+      stopReason,
+      ...(error ? { error } : {}),
+      ...(checkpoint ? { checkpoint } : {}),
+    };
   } finally {
     for (const cb of callbacks) cb.dispose?.();
     control.dispose();
@@ -160,6 +214,55 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
     optimizer.dispose();
     model.dispose();
   }
+}
+
+async function captureCheckpoint(
+  epoch: number,
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+  callbacks: readonly Callback[],
+): Promise<Checkpoint> {
+  const named = async (name: string, t: tf.Tensor): Promise<NamedArray> => {
+    const data = await t.data();
+    return { name, shape: t.shape, data: data instanceof Int32Array ? data : Float32Array.from(data as ArrayLike<number>) };
+  };
+  const weights = await Promise.all(model.weights.map((w) => named(w.originalName, w.read())));
+  const optimizerWeights = await optimizer.getWeights();
+  const optimizerArrays = await Promise.all(optimizerWeights.map((w) => named(w.name, w.tensor)));
+  // getWeights() makes a fresh scalar for the iteration count; the moments are the optimizer's own variables.
+  optimizerWeights[0]?.tensor.dispose();
+  return {
+    epoch,
+    learningRate: getLearningRate(optimizer),
+    callbacks: callbacks.map((cb) => cb.saveState?.() ?? null),
+    weights,
+    optimizer: optimizerArrays,
+  };
+}
+
+async function restoreCheckpoint(
+  c: Checkpoint,
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+  callbacks: readonly Callback[],
+  control: TrainingControl,
+): Promise<void> {
+  const tensor = (a: NamedArray): tf.Tensor =>
+    tf.tensor(a.data, [...a.shape], a.data instanceof Int32Array ? 'int32' : 'float32');
+  if (c.weights.length !== model.weights.length) {
+    throw new Error(`checkpoint holds ${c.weights.length} weights, the model has ${model.weights.length}`);
+  }
+  const weights = c.weights.map(tensor);
+  model.setWeights(weights);
+  tf.dispose(weights);
+  const opt = c.optimizer.map((a) => ({ name: a.name, tensor: tensor(a) }));
+  await optimizer.setWeights(opt);
+  tf.dispose(opt.map((o) => o.tensor));
+  setLearningRate(optimizer, c.learningRate);
+  callbacks.forEach((cb, i) => {
+    const state = c.callbacks[i];
+    if (state) cb.loadState?.(state, control);
+  });
 }
 
 interface SplitTensors {

@@ -104,7 +104,7 @@ describe('tune run, end to end', () => {
     const history = JSON.parse(ok('show', '0', '--storage', 'random.db', '--json')).history as unknown[];
     assert.equal(history.length, rows.find((r) => r.number === 0)!.epochs);
     const studies = JSON.parse(ok('studies', '--storage', 'random.db', '--json'));
-    assert.deepEqual(studies[0].trials, { running: 0, complete: 3, failed: 0 });
+    assert.deepEqual(studies[0].trials, { running: 0, complete: 3, failed: 0, interrupted: 0 });
   });
 
   test('the same study into two fresh storages gives identical parameters and val_mae', () => {

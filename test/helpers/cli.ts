@@ -14,7 +14,7 @@
  * The CLI must have been built first (`npx tsc -p tsconfig.json`): bin/tune.js
  * loads dist/bin/tune.js.
  */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +32,8 @@ export interface TuneResult {
   readonly status: number | null;
   readonly stdout: string;
   readonly stderr: string;
+  /** The signal that ended it, if one did (e.g. SIGKILL). */
+  readonly signal: NodeJS.Signals | null;
 }
 
 /**
@@ -40,15 +42,35 @@ export interface TuneResult {
  * directory; relative paths in `args` resolve against it, and so do the
  * paths tune prints, so running in the temp dir gives stable messages.
  */
-export function runTune(args: readonly string[], cwd?: string): TuneResult {
+export function runTune(args: readonly string[], cwd?: string, env: NodeJS.ProcessEnv = {}): TuneResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, CI: '1' },
+    env: { ...process.env, CI: '1', ...env },
     timeout: 60_000,
     ...(cwd !== undefined ? { cwd } : {}),
   });
   if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
+}
+
+/**
+ * Starts `node bin/tune.js ...args` without waiting, for tests that signal or
+ * kill it mid-run. `done` resolves when it exits, however it ends.
+ */
+export function spawnTune(
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; done: Promise<TuneResult> } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: '1', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<TuneResult>((resolve) =>
+    child.on('close', (status, signal) => resolve({ status, stdout, stderr, signal })),
+  );
+  return { child, done };
 }
 
 /** A fresh empty directory under the OS temp dir; remove it with `removeDir`. */

@@ -18,11 +18,23 @@
  * - Problems with the file itself (missing directory, not a tune storage,
  *   written by a newer tune) are `UserError`s; misuse by code (unknown ids,
  *   bad values) throws plain errors, plus the typed errors of ./types.
+ * - Several processes may share one file (WAL). Every transaction that reads
+ *   and then writes starts with BEGIN IMMEDIATE: it takes the write lock
+ *   first (waiting up to the busy timeout), so it can never fail with
+ *   SQLITE_BUSY on upgrading a stale read snapshot. `createTrial` thereby
+ *   hands out each number of a study once, to one process.
+ * - `retryOf` and `parent` are trial *numbers* of the same study (what
+ *   strategies see), not ids. `createTrial` checks that they exist, and that
+ *   a retry has the slot of the trial it retries.
+ * - Checkpoints are BLOBs in their own table, one per trial, so reading
+ *   trials never touches them. Deleting them frees pages inside the file for
+ *   reuse; the file itself does not shrink (no auto_vacuum).
  */
 import Database from 'better-sqlite3';
 import { UserError } from '../../errors';
 import type { Params } from '../../space/types';
-import type { TrialState } from '../../search/types';
+import type { Rung, TrialState } from '../../search/types';
+import { faultPoint } from './fault';
 import {
   StudyExistsError,
   TrialExistsError,
@@ -39,6 +51,7 @@ import {
   type StudySummary,
   type TrialOutcome,
   type TrialRecord,
+  type WorkerId,
 } from './types';
 
 // ---------------------------------------------------------------------------
@@ -51,8 +64,12 @@ import {
  * pending steps run in one transaction, so a file is never left half
  * upgraded. A shipped step is never edited: a change to the schema is a new
  * step appended here (e.g. `ALTER TABLE trials ADD COLUMN …`).
+ *
+ * Migrations run with foreign-key enforcement off (see `openWith`), so that
+ * a step may rebuild a table; `migrate` runs PRAGMA foreign_key_check before
+ * committing and rolls the whole upgrade back if anything dangles.
  */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = Object.freeze([
   // 1: the initial schema.
   `
   CREATE TABLE tune_meta (
@@ -115,7 +132,72 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (trial_id, epoch)
   ) WITHOUT ROWID;
   `,
-];
+
+  // 2: trials get slot, retry_of, budget, rung, parent, worker and
+  // initial_epoch, and the state 'interrupted'; checkpoints.
+  //
+  // SQLite cannot alter a CHECK constraint, so trials is rebuilt in SQLite's
+  // documented order: create trials_new, copy, drop trials, rename trials_new
+  // to trials. The children (trial_metrics, trial_epochs) keep their text
+  // `REFERENCES trials`, which then names the new table, so their cascades
+  // hold. (The other order, renaming trials away first, would make SQLite
+  // rewrite the children's references to the old name: with
+  // legacy_alter_table off, the default, a rename updates references to the
+  // renamed table.) Foreign keys are off while this runs, else DROP TABLE
+  // trials would first delete every row of it and cascade to the children.
+  //
+  // retry_of and parent are trial numbers of the same study (checked by
+  // createTrial, not by a foreign key). Trials of schema 1 get the slot
+  // 'v1:<number>' (each its own unit of work) and an unknown worker ('', 0).
+  `
+  CREATE TABLE trials_new (
+    id             INTEGER PRIMARY KEY,
+    study_id       INTEGER NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+    number         INTEGER NOT NULL CHECK (number >= 0),
+    slot           TEXT    NOT NULL CHECK (slot <> ''),
+    retry_of       INTEGER CHECK (retry_of >= 0 AND retry_of < number),
+    state          TEXT    NOT NULL CHECK (state IN ('running', 'complete', 'failed', 'interrupted')),
+    params_json    TEXT    NOT NULL,
+    backend        TEXT    NOT NULL,
+    worker_host    TEXT    NOT NULL,
+    worker_pid     INTEGER NOT NULL CHECK (worker_pid >= 0),
+    budget         INTEGER CHECK (budget >= 1),
+    rung_iteration INTEGER CHECK (rung_iteration >= 0),
+    rung_bracket   INTEGER CHECK (rung_bracket >= 0),
+    rung_round     INTEGER CHECK (rung_round >= 0),
+    parent         INTEGER CHECK (parent >= 0 AND parent < number),
+    initial_epoch  INTEGER NOT NULL DEFAULT 0 CHECK (initial_epoch >= 0),
+    value          REAL    CHECK (value IS NULL OR typeof(value) = 'real' OR value = 'NaN'),
+    epochs         INTEGER,
+    stop_reason    TEXT    CHECK (stop_reason IN ('max_epochs', 'early_stopping', 'nan', 'error')),
+    error          TEXT,
+    duration_s     REAL,
+    started_at     TEXT    NOT NULL,
+    finished_at    TEXT,
+    UNIQUE (study_id, number),
+    -- a rung is all three or nothing
+    CHECK ((rung_iteration IS NULL) = (rung_bracket IS NULL) AND (rung_bracket IS NULL) = (rung_round IS NULL))
+  );
+
+  INSERT INTO trials_new (id, study_id, number, slot, state, params_json, backend, worker_host, worker_pid,
+                          value, epochs, stop_reason, error, duration_s, started_at, finished_at)
+  SELECT id, study_id, number, 'v1:' || number, state, params_json, backend, '', 0,
+         value, epochs, stop_reason, error, duration_s, started_at, finished_at
+    FROM trials;
+
+  DROP TABLE trials;
+  ALTER TABLE trials_new RENAME TO trials;
+  CREATE INDEX trials_slot ON trials (study_id, slot);
+
+  -- bytes = length(data), kept so that listing checkpoints never reads them.
+  CREATE TABLE checkpoints (
+    trial_id   INTEGER PRIMARY KEY REFERENCES trials (id) ON DELETE CASCADE,
+    data       BLOB    NOT NULL,
+    bytes      INTEGER NOT NULL CHECK (bytes = length(data)),
+    created_at TEXT    NOT NULL
+  );
+  `,
+]);
 
 /** The newest schema this code reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -123,27 +205,44 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 const BUSY_TIMEOUT_MS = 5000;
 
 /**
- * Brings the file to SCHEMA_VERSION, or refuses it. Runs under BEGIN
- * IMMEDIATE so that two processes opening the same fresh file do not both
- * create the schema: the second waits, then finds it done.
+ * Brings the file to the newest schema of `migrations` (normally
+ * MIGRATIONS), or refuses it. All pending steps and the foreign-key check
+ * run in one transaction: a failure or a crash anywhere leaves the file as
+ * it was. BEGIN IMMEDIATE, so that two processes opening the same file do
+ * not both upgrade it: the second waits, then finds it done.
  */
-function migrate(db: Database.Database, path: string): void {
+function migrate(db: Database.Database, path: string, migrations: readonly string[]): void {
+  const target = migrations.length;
   db.transaction(() => {
     const from = storedVersion(db, path);
-    if (from > SCHEMA_VERSION) {
+    if (from > target) {
       throw new UserError(
         '',
-        `this storage was written by a newer tune (schema ${from}); this tune reads up to schema ${SCHEMA_VERSION}`,
+        `this storage was written by a newer tune (schema ${from}); this tune reads up to schema ${target}`,
         'upgrade tune',
         path,
       );
     }
-    for (let version = from + 1; version <= SCHEMA_VERSION; version++) {
-      db.exec(MIGRATIONS[version - 1]!);
+    if (from === target) return;
+    for (let version = from + 1; version <= target; version++) {
+      db.exec(migrations[version - 1]!);
       db.prepare(
         `INSERT INTO tune_meta (key, value) VALUES ('schema_version', ?)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
       ).run(String(version));
+    }
+    // Foreign keys were not enforced while the steps ran: check them all now.
+    const dangling = db.pragma('foreign_key_check') as { table: string; rowid: number | null; parent: string }[];
+    if (dangling.length > 0) {
+      const first = dangling[0]!;
+      const row = first.rowid === null ? 'a row' : `row ${first.rowid}`; // null: a WITHOUT ROWID table
+      throw new UserError(
+        '',
+        `cannot upgrade this storage to schema ${target}: it would hold ${dangling.length} broken foreign key(s), ` +
+          `e.g. ${first.table} ${row} → ${first.parent}; the file is left at schema ${from}`,
+        'the file was changed outside tune: restore a backup, or delete the rows that point nowhere',
+        path,
+      );
     }
   }).immediate();
 }
@@ -220,6 +319,65 @@ function encodeParams(params: Params): string {
 
 const STOP_REASONS: readonly StopReason[] = ['max_epochs', 'early_stopping', 'nan', 'error'];
 
+/** The columns of a new trial, validated. */
+interface NewTrialRow {
+  slot: string;
+  retryOf: number | null;
+  paramsJson: string;
+  backend: string;
+  workerHost: string;
+  workerPid: number;
+  budget: number | null;
+  rungIteration: number | null;
+  rungBracket: number | null;
+  rungRound: number | null;
+  parent: number | null;
+  initialEpoch: number;
+}
+
+function optionalInteger(x: number | undefined, what: string): number | null {
+  if (x === undefined) return null;
+  checkInteger(x, what);
+  return x;
+}
+
+function encodeNewTrial(trial: NewTrial): NewTrialRow {
+  if (typeof trial.slot !== 'string' || trial.slot === '') throw new TypeError('a trial slot must be a non-empty string');
+  if (typeof trial.backend !== 'string') throw new TypeError('a trial backend must be a string');
+  const worker = trial.worker as WorkerId | undefined;
+  if (!worker || typeof worker.host !== 'string') throw new TypeError('a trial needs its worker { host, pid }');
+  checkInteger(worker.pid, 'a worker pid');
+  checkInteger(trial.initialEpoch, 'initialEpoch');
+  const budget = optionalInteger(trial.budget, 'a budget');
+  if (budget === 0) throw new RangeError('a budget must be at least 1 epoch');
+  const rung = trial.rung;
+  if (rung !== undefined) {
+    checkInteger(rung.iteration, 'a rung iteration');
+    checkInteger(rung.bracket, 'a rung bracket');
+    checkInteger(rung.round, 'a rung round');
+  }
+  return {
+    slot: trial.slot,
+    retryOf: optionalInteger(trial.retryOf, 'retryOf'),
+    paramsJson: encodeParams(trial.params),
+    backend: trial.backend,
+    workerHost: worker.host,
+    workerPid: worker.pid,
+    budget,
+    rungIteration: rung?.iteration ?? null,
+    rungBracket: rung?.bracket ?? null,
+    rungRound: rung?.round ?? null,
+    parent: optionalInteger(trial.parent, 'parent'),
+    initialEpoch: trial.initialEpoch,
+  };
+}
+
+/** better-sqlite3 binds a Buffer as a BLOB; this one shares the checkpoint's memory (no copy). */
+function checkpointBlob(checkpoint: Uint8Array): Buffer {
+  if (!(checkpoint instanceof Uint8Array)) throw new TypeError('a checkpoint must be a Uint8Array');
+  return Buffer.from(checkpoint.buffer, checkpoint.byteOffset, checkpoint.byteLength);
+}
+
 // ---------------------------------------------------------------------------
 // Rows and their conversion to records
 // ---------------------------------------------------------------------------
@@ -238,6 +396,7 @@ interface StudySummaryRow extends StudyRow {
   running: number;
   complete: number;
   failed: number;
+  interrupted: number;
   best: DbReal;
 }
 
@@ -245,9 +404,19 @@ interface TrialRow {
   id: number;
   study_id: number;
   number: number;
+  slot: string;
+  retry_of: number | null;
   state: TrialState;
   params_json: string;
   backend: string;
+  worker_host: string;
+  worker_pid: number;
+  budget: number | null;
+  rung_iteration: number | null;
+  rung_bracket: number | null;
+  rung_round: number | null;
+  parent: number | null;
+  initial_epoch: number;
   value: DbReal;
   epochs: number | null;
   stop_reason: StopReason | null;
@@ -278,8 +447,9 @@ interface EpochRow {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const STUDY_COLUMNS = `s.id, s.name, s.metric, s.direction, s.definition_json, s.definition_hash, s.created_at`;
-const TRIAL_COLUMNS = `t.id, t.study_id, t.number, t.state, t.params_json, t.backend, t.value, t.epochs,
-  t.stop_reason, t.error, t.duration_s, t.started_at, t.finished_at`;
+const TRIAL_COLUMNS = `t.id, t.study_id, t.number, t.slot, t.retry_of, t.state, t.params_json, t.backend,
+  t.worker_host, t.worker_pid, t.budget, t.rung_iteration, t.rung_bracket, t.rung_round, t.parent, t.initial_epoch,
+  t.value, t.epochs, t.stop_reason, t.error, t.duration_s, t.started_at, t.finished_at`;
 
 function toStudy(row: StudyRow): StudyRecord {
   return {
@@ -299,12 +469,22 @@ function toTrial(row: TrialRow, metrics: Metrics): TrialRecord {
     id: row.id,
     studyId: row.study_id,
     number: row.number,
+    slot: row.slot,
     state: row.state,
     params: JSON.parse(row.params_json) as Params,
     backend: row.backend,
+    worker: { host: row.worker_host, pid: row.worker_pid },
     metrics,
+    initialEpoch: row.initial_epoch,
     startedAt: row.started_at,
   };
+  if (row.retry_of !== null) trial.retryOf = row.retry_of;
+  if (row.budget !== null) trial.budget = row.budget;
+  if (row.rung_iteration !== null) {
+    const rung: Rung = { iteration: row.rung_iteration, bracket: row.rung_bracket!, round: row.rung_round! };
+    trial.rung = rung;
+  }
+  if (row.parent !== null) trial.parent = row.parent;
   const value = decodeReal(row.value);
   if (value !== undefined) trial.value = value;
   if (row.epochs !== null) trial.epochs = row.epochs;
@@ -371,11 +551,13 @@ function prepareStatements(db: Database.Database) {
        RETURNING id, name, metric, direction, definition_json, definition_hash, created_at`,
     ),
     studyByName: db.prepare<[string], StudyRow>(`SELECT ${STUDY_COLUMNS} FROM studies s WHERE s.name = ?`),
+    studyExists: db.prepare<[number], { one: number }>(`SELECT 1 AS one FROM studies WHERE id = ?`),
     studySummaries: db.prepare<[], StudySummaryRow>(
       `SELECT ${STUDY_COLUMNS},
-              COUNT(t.id) FILTER (WHERE t.state = 'running')  AS running,
-              COUNT(t.id) FILTER (WHERE t.state = 'complete') AS complete,
-              COUNT(t.id) FILTER (WHERE t.state = 'failed')   AS failed,
+              COUNT(t.id) FILTER (WHERE t.state = 'running')     AS running,
+              COUNT(t.id) FILTER (WHERE t.state = 'complete')    AS complete,
+              COUNT(t.id) FILTER (WHERE t.state = 'failed')      AS failed,
+              COUNT(t.id) FILTER (WHERE t.state = 'interrupted') AS interrupted,
               CASE s.direction
                 WHEN 'min' THEN MIN(t.value) FILTER (WHERE t.state = 'complete' AND typeof(t.value) = 'real')
                 ELSE            MAX(t.value) FILTER (WHERE t.state = 'complete' AND typeof(t.value) = 'real')
@@ -386,9 +568,17 @@ function prepareStatements(db: Database.Database) {
     ),
     deleteStudy: db.prepare<[string]>(`DELETE FROM studies WHERE name = ?`),
 
-    insertTrial: db.prepare<[number, number, string, string, string], { id: number }>(
-      `INSERT INTO trials (study_id, number, state, params_json, backend, started_at)
-       VALUES (?, ?, 'running', ?, ?, ?) RETURNING id`,
+    /** The study's next free number: one more than its highest (numbers are dense from 0). */
+    nextNumber: db.prepare<[number], { number: number }>(
+      `SELECT COALESCE(MAX(number), -1) + 1 AS number FROM trials WHERE study_id = ?`,
+    ),
+    slotOfNumber: db.prepare<[number, number], { slot: string }>(`SELECT slot FROM trials WHERE study_id = ? AND number = ?`),
+    insertTrial: db.prepare<[NewTrialRow & { studyId: number; number: number; startedAt: string }], { id: number }>(
+      `INSERT INTO trials (study_id, number, slot, retry_of, state, params_json, backend, worker_host, worker_pid,
+                           budget, rung_iteration, rung_bracket, rung_round, parent, initial_epoch, started_at)
+       VALUES (@studyId, @number, @slot, @retryOf, 'running', @paramsJson, @backend, @workerHost, @workerPid,
+               @budget, @rungIteration, @rungBracket, @rungRound, @parent, @initialEpoch, @startedAt)
+       RETURNING id`,
     ),
     trialState: db.prepare<[number], { state: TrialState }>(`SELECT state FROM trials WHERE id = ?`),
     trialById: db.prepare<[number], TrialRow>(`SELECT ${TRIAL_COLUMNS} FROM trials t WHERE t.id = ?`),
@@ -414,6 +604,9 @@ function prepareStatements(db: Database.Database) {
           SET state = @state, value = @value, epochs = @epochs, stop_reason = @stopReason,
               error = @error, duration_s = @durationS, finished_at = @finishedAt
         WHERE id = @id AND state = 'running'`,
+    ),
+    interruptTrial: db.prepare<[string, string, number]>(
+      `UPDATE trials SET state = 'interrupted', error = ?, finished_at = ? WHERE id = ? AND state = 'running'`,
     ),
 
     insertMetric: db.prepare<[string, DbReal, number]>(
@@ -441,6 +634,22 @@ function prepareStatements(db: Database.Database) {
       `SELECT epoch, loss, val_loss, mae, val_mae, mse, val_mse, lr, seconds
          FROM trial_epochs WHERE trial_id = ? ORDER BY epoch`,
     ),
+
+    upsertCheckpoint: db.prepare<[number, Buffer, number, string]>(
+      `INSERT INTO checkpoints (trial_id, data, bytes, created_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (trial_id) DO UPDATE SET data = excluded.data, bytes = excluded.bytes, created_at = excluded.created_at`,
+    ),
+    checkpoint: db.prepare<[number], { data: Buffer }>(`SELECT data FROM checkpoints WHERE trial_id = ?`),
+    checkpointsOfStudy: db.prepare<[number], { trialId: number; bytes: number }>(
+      `SELECT c.trial_id AS trialId, c.bytes
+         FROM checkpoints c JOIN trials t ON t.id = c.trial_id
+        WHERE t.study_id = ?
+        ORDER BY t.number`,
+    ),
+    /** Deletes the checkpoints of a list of trials, given as a JSON array of ids. */
+    deleteCheckpoints: db.prepare<[string]>(
+      `DELETE FROM checkpoints WHERE trial_id IN (SELECT value FROM json_each(?))`,
+    ),
   };
 }
 
@@ -460,12 +669,21 @@ export class SqliteStorage implements Storage {
   }
 
   /**
-   * Opens (creating if needed) a storage file. The directory must exist.
-   * `:memory:` gives a private in-memory database (for tests; no WAL there).
-   * Throws `UserError` when the file cannot be opened, is not a tune storage
-   * or was written by a newer tune.
+   * Opens (creating if needed) a storage file, upgrading an older schema in
+   * place. The directory must exist. `:memory:` gives a private in-memory
+   * database (for tests; no WAL there). Throws `UserError` when the file
+   * cannot be opened, is not a tune storage or was written by a newer tune.
    */
   static open(path: string): SqliteStorage {
+    return SqliteStorage.openWith(path, MIGRATIONS);
+  }
+
+  /**
+   * `open` with another list of migrations. Internal: only tests use it
+   * (through `SqliteStorage['openWith']`), to check that a failing upgrade
+   * leaves the file as it was.
+   */
+  private static openWith(path: string, migrations: readonly string[]): SqliteStorage {
     let db: Database.Database;
     try {
       db = new Database(path);
@@ -482,8 +700,14 @@ export class SqliteStorage implements Storage {
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.pragma('journal_mode = WAL'); // the first read: fails here on a file that is not SQLite
       db.pragma('synchronous = NORMAL');
+      // Off while migrating: a step may rebuild a table, and with foreign
+      // keys on, dropping the old table would cascade-delete its children.
+      // The pragma cannot change inside a transaction, hence here; `migrate`
+      // checks the keys itself before committing.
+      db.pragma('foreign_keys = OFF');
+      migrate(db, path, migrations);
       db.pragma('foreign_keys = ON');
-      migrate(db, path);
+      if (db.pragma('foreign_keys', { simple: true }) !== 1) throw new Error('SQLite refused to enforce foreign keys');
       return new SqliteStorage(db, path);
     } catch (e) {
       db.close();
@@ -524,7 +748,7 @@ export class SqliteStorage implements Storage {
     return this.stmt.studySummaries.all().map((row) => {
       const summary: Mutable<StudySummary> = {
         study: toStudy(row),
-        counts: { running: row.running, complete: row.complete, failed: row.failed },
+        counts: { running: row.running, complete: row.complete, failed: row.failed, interrupted: row.interrupted },
       };
       const best = decodeReal(row.best);
       if (best !== undefined) summary.best = best;
@@ -533,21 +757,36 @@ export class SqliteStorage implements Storage {
   }
 
   async deleteStudy(name: string): Promise<boolean> {
-    // Trials, metrics and epochs go with it (ON DELETE CASCADE).
+    // Trials, metrics, epochs and checkpoints go with it (ON DELETE CASCADE).
     return this.stmt.deleteStudy.run(name).changes > 0;
   }
 
   async createTrial(studyId: number, trial: NewTrial): Promise<TrialRecord> {
-    checkInteger(trial.number, 'a trial number');
-    const paramsJson = encodeParams(trial.params);
-    try {
-      const { id } = this.stmt.insertTrial.get(studyId, trial.number, paramsJson, trial.backend, new Date().toISOString())!;
-      return toTrial(this.stmt.trialById.get(id)!, {});
-    } catch (e) {
-      if (hasCode(e, 'SQLITE_CONSTRAINT_UNIQUE')) throw new TrialExistsError(studyId, trial.number);
-      if (hasCode(e, 'SQLITE_CONSTRAINT_FOREIGNKEY')) throw new Error(`no study with id ${studyId}`);
-      throw e;
-    }
+    const row = encodeNewTrial(trial);
+    // IMMEDIATE: the write lock is taken before reading MAX(number), so no
+    // other process can take the same number in between. UNIQUE (study_id,
+    // number) stays as the last line of defence.
+    return this.db.transaction(() => {
+      if (!this.stmt.studyExists.get(studyId)) throw new Error(`no study with id ${studyId}`);
+      const { number } = this.stmt.nextNumber.get(studyId)!;
+      if (row.retryOf !== null) {
+        const retried = this.stmt.slotOfNumber.get(studyId, row.retryOf);
+        if (!retried) throw new Error(`retryOf: study ${studyId} has no trial number ${row.retryOf}`);
+        if (retried.slot !== row.slot) {
+          throw new Error(`retryOf: trial ${row.retryOf} has slot "${retried.slot}", not "${row.slot}": a retry re-runs the same slot`);
+        }
+      }
+      if (row.parent !== null && !this.stmt.slotOfNumber.get(studyId, row.parent)) {
+        throw new Error(`parent: study ${studyId} has no trial number ${row.parent}`);
+      }
+      try {
+        const { id } = this.stmt.insertTrial.get({ ...row, studyId, number, startedAt: new Date().toISOString() })!;
+        return toTrial(this.stmt.trialById.get(id)!, {});
+      } catch (e) {
+        if (hasCode(e, 'SQLITE_CONSTRAINT_UNIQUE')) throw new TrialExistsError(studyId, number);
+        throw e;
+      }
+    }).immediate();
   }
 
   async reportEpoch(trialId: number, log: EpochLog): Promise<void> {
@@ -567,10 +806,10 @@ export class SqliteStorage implements Storage {
     this.db.transaction(() => {
       this.requireRunning(trialId);
       this.stmt.upsertEpoch.run(...args);
-    })();
+    }).immediate();
   }
 
-  async finishTrial(trialId: number, outcome: TrialOutcome): Promise<TrialRecord> {
+  async finishTrial(trialId: number, outcome: TrialOutcome, checkpoint?: Uint8Array): Promise<TrialRecord> {
     if (outcome.state !== 'complete' && outcome.state !== 'failed') {
       throw new TypeError(`a trial finishes "complete" or "failed", not ${String(outcome.state)}`);
     }
@@ -579,6 +818,7 @@ export class SqliteStorage implements Storage {
     }
     if (!STOP_REASONS.includes(outcome.stopReason)) throw new TypeError(`unknown stop reason ${String(outcome.stopReason)}`);
     checkInteger(outcome.epochs, 'epochs');
+    const finishedAt = new Date().toISOString();
     const update = {
       id: trialId,
       state: outcome.state,
@@ -587,16 +827,48 @@ export class SqliteStorage implements Storage {
       stopReason: outcome.stopReason,
       error: outcome.error ?? null,
       durationS: encodeReal(outcome.durationS, 'durationS'),
-      finishedAt: new Date().toISOString(),
+      finishedAt,
     };
     const metrics = Object.entries(outcome.metrics).map(([name, v]) => [name, encodeReal(v, `metric "${name}"`)] as const);
-    // State, summary and metrics together or not at all.
+    const blob = checkpoint === undefined ? undefined : checkpointBlob(checkpoint);
+    // State, summary, metrics and checkpoint together or not at all.
     return this.db.transaction(() => {
       this.requireRunning(trialId);
       this.stmt.finishTrial.run(update);
       for (const [name, value] of metrics) this.stmt.insertMetric.run(name, value, trialId);
+      if (blob !== undefined) {
+        this.stmt.upsertCheckpoint.run(trialId, blob, blob.byteLength, finishedAt);
+        faultPoint('checkpoint-write');
+      }
       return this.loadTrial(trialId)!;
-    })();
+    }).immediate();
+  }
+
+  async interruptTrial(trialId: number, reason: string): Promise<TrialRecord> {
+    if (typeof reason !== 'string') throw new TypeError('an interruption reason must be a string');
+    return this.db.transaction(() => {
+      this.requireRunning(trialId);
+      this.stmt.interruptTrial.run(reason, new Date().toISOString(), trialId);
+      return this.loadTrial(trialId)!;
+    }).immediate();
+  }
+
+  async getCheckpoint(trialId: number): Promise<Uint8Array | undefined> {
+    const row = this.stmt.checkpoint.get(trialId);
+    // A plain Uint8Array over its own ArrayBuffer: `.buffer` is exactly the checkpoint.
+    return row && new Uint8Array(row.data);
+  }
+
+  async listCheckpoints(studyId: number): Promise<{ trialId: number; bytes: number }[]> {
+    return this.stmt.checkpointsOfStudy.all(studyId);
+  }
+
+  async deleteCheckpoints(trialIds: readonly number[]): Promise<void> {
+    for (const id of trialIds) {
+      if (!Number.isSafeInteger(id)) throw new TypeError(`a trial id must be an integer, got ${String(id)}`);
+    }
+    // One statement, so one transaction. Ids without a checkpoint are ignored.
+    if (trialIds.length > 0) this.stmt.deleteCheckpoints.run(JSON.stringify(trialIds));
   }
 
   async getTrials(studyId: number): Promise<TrialRecord[]> {

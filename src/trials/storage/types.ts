@@ -1,5 +1,5 @@
 import type { Params } from '../../space/types';
-import type { HistoryTrial, TrialState } from '../../search/types';
+import type { HistoryTrial, TrialPlan, TrialState } from '../../search/types';
 
 /**
  * Where studies and trials live. SQLite implements it today; another engine
@@ -7,10 +7,14 @@ import type { HistoryTrial, TrialState } from '../../search/types';
  * the trainer. Async because a networked engine is.
  *
  * Contract:
- * - a trial is created `running` with its parameters in one write;
+ * - a trial is created `running` with its parameters in one write, and
+ *   storage gives it the next free number of its study;
  * - per-epoch history is appended while it runs (like Optuna's `report`);
- * - `finishTrial` writes state, metrics and summary in one transaction and
- *   refuses a trial that is already finished;
+ * - `finishTrial` writes state, metrics, summary and (optionally) the
+ *   trial's checkpoint in one transaction and refuses a trial that is not
+ *   running, so a crash leaves a trial either running or finished, never half;
+ * - a `running` trial whose process died is moved to `interrupted` by
+ *   `interruptTrial`; interrupted trials are final, a re-run is a new trial;
  * - returned records are copies: later writes never change them.
  */
 export type Direction = 'min' | 'max';
@@ -59,12 +63,22 @@ export interface EpochLog {
 
 export type Metrics = Readonly<Record<string, number>>;
 
+/** Which process runs a trial, so a later run can tell a live one from an orphan. */
+export interface WorkerId {
+  readonly host: string;
+  readonly pid: number;
+}
+
 export interface TrialRecord extends HistoryTrial {
   readonly id: number;
   readonly studyId: number;
   /** Which tfjs backend trained it: `tensorflow`, `wasm` or `cpu`. */
   readonly backend: string;
+  readonly worker: WorkerId;
   readonly metrics: Metrics;
+  /** The epoch training started from: the parent's last epoch for a continued trial, else 0. */
+  readonly initialEpoch: number;
+  /** The epoch training reached (counting from the start of the parent chain); trained = epochs − initialEpoch. */
   readonly epochs?: number;
   readonly stopReason?: StopReason;
   readonly error?: string;
@@ -73,17 +87,18 @@ export interface TrialRecord extends HistoryTrial {
   readonly finishedAt?: string;
 }
 
-export interface NewTrial {
-  readonly number: number;
-  readonly params: Params;
+export interface NewTrial extends TrialPlan {
   readonly backend: string;
+  readonly worker: WorkerId;
+  readonly initialEpoch: number;
 }
 
 export interface TrialOutcome {
-  readonly state: Exclude<TrialState, 'running'>;
+  readonly state: 'complete' | 'failed';
   readonly metrics: Metrics;
   /** The objective value; absent for failed trials. */
   readonly value?: number;
+  /** The epoch reached (see TrialRecord.epochs). */
   readonly epochs: number;
   readonly stopReason: StopReason;
   readonly error?: string;
@@ -105,12 +120,22 @@ export interface Storage {
   /** Deletes the study and all its trials. Returns whether it existed. */
   deleteStudy(name: string): Promise<boolean>;
 
-  /** Creates a `running` trial. Throws if the number is taken in that study. */
+  /** Creates a `running` trial with the study's next free number. */
   createTrial(studyId: number, trial: NewTrial): Promise<TrialRecord>;
   /** Appends (or replaces) one epoch of history for a running trial. */
   reportEpoch(trialId: number, log: EpochLog): Promise<void>;
-  /** Finishes a running trial in one transaction; throws if it is not running. */
-  finishTrial(trialId: number, outcome: TrialOutcome): Promise<TrialRecord>;
+  /**
+   * Finishes a running trial in one transaction, with its checkpoint when
+   * given (replacing any); throws if it is not running.
+   */
+  finishTrial(trialId: number, outcome: TrialOutcome, checkpoint?: Uint8Array): Promise<TrialRecord>;
+  /** running → interrupted, keeping its history; `reason` is stored as its error. Throws if not running. */
+  interruptTrial(trialId: number, reason: string): Promise<TrialRecord>;
+
+  getCheckpoint(trialId: number): Promise<Uint8Array | undefined>;
+  /** Trial ids of the study that hold a checkpoint, with its size in bytes. */
+  listCheckpoints(studyId: number): Promise<{ trialId: number; bytes: number }[]>;
+  deleteCheckpoints(trialIds: readonly number[]): Promise<void>;
 
   /** All trials of a study in number order, without history. */
   getTrials(studyId: number): Promise<TrialRecord[]>;
@@ -129,7 +154,11 @@ export class StudyExistsError extends Error {
   }
 }
 
-/** `createTrial` with a number already taken in that study (another worker got there first). */
+/**
+ * Two trials of a study with one number. Should not happen: `createTrial`
+ * picks the number under the write lock; this is what the engine's UNIQUE
+ * constraint, the last line of defence, turns into.
+ */
 export class TrialExistsError extends Error {
   constructor(
     readonly studyId: number,
@@ -140,7 +169,7 @@ export class TrialExistsError extends Error {
   }
 }
 
-/** `reportEpoch` or `finishTrial` on a trial that is finished: finished trials are read-only. */
+/** `reportEpoch`, `finishTrial` or `interruptTrial` on a trial that is not running (complete, failed or interrupted): those are read-only. */
 export class TrialNotRunningError extends Error {
   constructor(
     readonly trialId: number,

@@ -1,64 +1,13 @@
-import { test, describe, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { UserError } from '../../../src/errors';
-import {
-  SCHEMA_VERSION,
-  SqliteStorage,
-  StudyExistsError,
-  TrialExistsError,
-  TrialNotRunningError,
-  type StudyInput,
-  type TrialOutcome,
-} from '../../../src/trials/storage';
+import { SqliteStorage, StudyExistsError, TrialNotRunningError, type TrialRecord } from '../../../src/trials/storage';
+import { ISO_UTC, complete, count, epoch, failed, plan, raw, runChild, study, tempFiles, withStorage } from './fixtures';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tune-storage-'));
-after(() => fs.rmSync(root, { recursive: true, force: true }));
-
-let fileCount = 0;
-function freshPath(): string {
-  return path.join(root, `s${fileCount++}.db`);
-}
-
-function study(name: string, overrides: Partial<StudyInput> = {}): StudyInput {
-  return {
-    name,
-    metric: 'val_loss',
-    direction: 'min',
-    definition: { space: { units: { kind: 'int', min: 8, max: 64 } }, data: { train: 'train.csv' } },
-    definitionHash: 'abc123',
-    ...overrides,
-  };
-}
-
-function complete(value: number, extra: Record<string, number> = {}): TrialOutcome {
-  return { state: 'complete', value, metrics: { val_loss: value, ...extra }, epochs: 10, stopReason: 'max_epochs', durationS: 1.5 };
-}
-
-const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-
-/** Opens a storage, runs `fn`, closes it. */
-async function withStorage<T>(file: string, fn: (s: SqliteStorage) => Promise<T>): Promise<T> {
-  const s = SqliteStorage.open(file);
-  try {
-    return await fn(s);
-  } finally {
-    await s.close();
-  }
-}
-
-/** Reads the file behind the engine's back. */
-function raw<T>(file: string, fn: (db: Database.Database) => T): T {
-  const db = new Database(file);
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
-}
+const files = tempFiles('tune-storage-');
+const freshPath = files.next;
 
 describe('studies', () => {
   test('create and get round-trip, with ISO timestamps and fresh copies', async () => {
@@ -97,22 +46,23 @@ describe('studies', () => {
       const hi = await s.createStudy(study('hi', { direction: 'max' }));
       const empty = await s.createStudy(study('empty'));
       for (const st of [lo, hi]) {
-        for (const [n, v] of [[0, 3], [1, 1], [2, 7]] as const) {
-          const t = await s.createTrial(st.id, { number: n, params: {}, backend: 'cpu' });
+        for (const v of [3, 1, 7]) {
+          const t = await s.createTrial(st.id, plan());
           await s.finishTrial(t.id, complete(v));
         }
-        // A NaN objective never counts as best; neither does a failed or running trial.
-        const nan = await s.createTrial(st.id, { number: 3, params: {}, backend: 'cpu' });
+        // A NaN objective never counts as best; neither does a failed, interrupted or running trial.
+        const nan = await s.createTrial(st.id, plan());
         await s.finishTrial(nan.id, complete(NaN));
-        const failed = await s.createTrial(st.id, { number: 4, params: {}, backend: 'cpu' });
-        await s.finishTrial(failed.id, { state: 'failed', value: -100, metrics: {}, epochs: 1, stopReason: 'error', error: 'x', durationS: 0 });
-        await s.createTrial(st.id, { number: 5, params: {}, backend: 'cpu' });
+        const bad = await s.createTrial(st.id, plan());
+        await s.finishTrial(bad.id, { state: 'failed', value: -100, metrics: {}, epochs: 1, stopReason: 'error', error: 'x', durationS: 0 });
+        await s.createTrial(st.id, plan());
+        for (let i = 0; i < 2; i++) await s.interruptTrial((await s.createTrial(st.id, plan())).id, 'worker died');
       }
       const list = await s.listStudies();
       assert.deepEqual(list.map((x) => x.study.name), ['empty', 'hi', 'lo']);
-      assert.deepEqual(list[0], { study: empty, counts: { running: 0, complete: 0, failed: 0 } });
-      assert.deepEqual(list[1], { study: hi, counts: { running: 1, complete: 4, failed: 1 }, best: 7 });
-      assert.deepEqual(list[2], { study: lo, counts: { running: 1, complete: 4, failed: 1 }, best: 1 });
+      assert.deepEqual(list[0], { study: empty, counts: { running: 0, complete: 0, failed: 0, interrupted: 0 } });
+      assert.deepEqual(list[1], { study: hi, counts: { running: 1, complete: 4, failed: 1, interrupted: 2 }, best: 7 });
+      assert.deepEqual(list[2], { study: lo, counts: { running: 1, complete: 4, failed: 1, interrupted: 2 }, best: 1 });
     });
   });
 
@@ -122,7 +72,7 @@ describe('studies', () => {
       const gone = await s.createStudy(study('gone'));
       const kept = await s.createStudy(study('kept'));
       for (const st of [gone, kept]) {
-        const t = await s.createTrial(st.id, { number: 0, params: { a: 1 }, backend: 'cpu' });
+        const t = await s.createTrial(st.id, plan({ params: { a: 1 } }));
         await s.reportEpoch(t.id, { epoch: 0, loss: 1, mae: 1, mse: 1, lr: 0.1, seconds: 0.1 });
         await s.finishTrial(t.id, complete(1));
       }
@@ -132,10 +82,7 @@ describe('studies', () => {
       assert.deepEqual(await s.getTrials(gone.id), []);
       assert.equal((await s.getTrials(kept.id)).length, 1);
     });
-    const counts = raw(file, (db) =>
-      ['trials', 'trial_metrics', 'trial_epochs'].map((t) => (db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n),
-    );
-    assert.deepEqual(counts, [1, 1, 1]);
+    assert.deepEqual(raw(file, (db) => ['trials', 'trial_metrics', 'trial_epochs'].map((t) => count(db, t))), [1, 1, 1]);
   });
 });
 
@@ -144,8 +91,14 @@ describe('trials', () => {
     await withStorage(freshPath(), async (s) => {
       const st = await s.createStudy(study('t'));
       const params = { zeta: 3, alpha: 'adam', mid: true, lr: 0.001 };
-      const t = await s.createTrial(st.id, { number: 0, params, backend: 'tensorflow' });
-      assert.deepEqual(t, { id: t.id, studyId: st.id, number: 0, state: 'running', params, backend: 'tensorflow', metrics: {}, startedAt: t.startedAt });
+      const t = await s.createTrial(st.id, plan({ slot: 'r:0', params, backend: 'tensorflow', worker: { host: 'box', pid: 4242 } }));
+      assert.deepEqual(t, {
+        id: t.id, studyId: st.id, number: 0, slot: 'r:0', state: 'running', params, backend: 'tensorflow',
+        worker: { host: 'box', pid: 4242 }, metrics: {}, initialEpoch: 0, startedAt: t.startedAt,
+      });
+      for (const key of ['retryOf', 'budget', 'rung', 'parent', 'value', 'epochs', 'error', 'finishedAt']) {
+        assert.ok(!(key in t), `absent ${key} is left out`);
+      }
       assert.match(t.startedAt, ISO_UTC);
       assert.deepEqual(Object.keys(t.params), ['zeta', 'alpha', 'mid', 'lr'], 'parameter order is kept');
 
@@ -177,12 +130,17 @@ describe('trials', () => {
     await withStorage(freshPath(), async (s) => {
       const st = await s.createStudy(study('order'));
       const other = await s.createStudy(study('other'));
+      // Another study's trials are created in between and never appear; trials finish out of order.
+      const created = [];
+      for (const n of [0, 1, 2, 3]) {
+        created.push(await s.createTrial(st.id, plan({ params: { n } })));
+        await s.finishTrial((await s.createTrial(other.id, plan())).id, complete(99));
+      }
       for (const n of [2, 0, 3, 1]) {
-        const t = await s.createTrial(st.id, { number: n, params: { n }, backend: 'cpu' });
+        const t = created[n]!;
         await s.reportEpoch(t.id, { epoch: 0, loss: n, mae: n, mse: n, lr: 1, seconds: 1 });
         if (n !== 3) await s.finishTrial(t.id, complete(n * 10, { [`m${n}`]: n }));
       }
-      await s.finishTrial((await s.createTrial(other.id, { number: 0, params: {}, backend: 'cpu' })).id, complete(99));
 
       const trials = await s.getTrials(st.id);
       assert.deepEqual(trials.map((t) => t.number), [0, 1, 2, 3]);
@@ -200,27 +158,10 @@ describe('trials', () => {
     });
   });
 
-  test('a taken trial number is refused; the same number in another study is fine', async () => {
-    await withStorage(freshPath(), async (s) => {
-      const a = await s.createStudy(study('a'));
-      const b = await s.createStudy(study('b'));
-      await s.createTrial(a.id, { number: 0, params: { x: 1 }, backend: 'cpu' });
-      await assert.rejects(s.createTrial(a.id, { number: 0, params: { x: 2 }, backend: 'cpu' }), (e: unknown) => {
-        assert.ok(e instanceof TrialExistsError);
-        assert.equal(e.trialNumber, 0);
-        assert.match(e.message, /already has a trial number 0/);
-        return true;
-      });
-      await s.createTrial(b.id, { number: 0, params: {}, backend: 'cpu' });
-      assert.deepEqual((await s.getTrial(a.id, 0))!.params, { x: 1 });
-      await assert.rejects(s.createTrial(12345, { number: 0, params: {}, backend: 'cpu' }), /no study with id 12345/);
-    });
-  });
-
   test('a finished trial is read-only', async () => {
     await withStorage(freshPath(), async (s) => {
       const st = await s.createStudy(study('ro'));
-      const t = await s.createTrial(st.id, { number: 0, params: {}, backend: 'cpu' });
+      const t = await s.createTrial(st.id, plan());
       await s.reportEpoch(t.id, { epoch: 0, loss: 1, mae: 1, mse: 1, lr: 1, seconds: 1 });
       const done = await s.finishTrial(t.id, complete(1));
       const isNotRunning = (e: unknown) => e instanceof TrialNotRunningError && /trial \d+ is complete, not running/.test(e.message);
@@ -237,7 +178,7 @@ describe('trials', () => {
   test('a refused outcome leaves the trial running', async () => {
     await withStorage(freshPath(), async (s) => {
       const st = await s.createStudy(study('bad'));
-      const t = await s.createTrial(st.id, { number: 0, params: {}, backend: 'cpu' });
+      const t = await s.createTrial(st.id, plan());
       const { value: _dropped, ...noValue } = complete(1);
       await assert.rejects(s.finishTrial(t.id, noValue), /a complete trial needs its objective value/);
       await assert.rejects(s.finishTrial(t.id, { ...complete(1), metrics: { m: 'x' as unknown as number } }), /metric "m" must be a number/);
@@ -251,7 +192,7 @@ describe('trials', () => {
   test('a failed trial keeps its error, stop reason and non-finite metrics', async () => {
     await withStorage(freshPath(), async (s) => {
       const st = await s.createStudy(study('fail'));
-      const t = await s.createTrial(st.id, { number: 0, params: { lr: 10 }, backend: 'wasm' });
+      const t = await s.createTrial(st.id, plan({ params: { lr: 10 }, backend: 'wasm' }));
       const error = 'Error: loss became NaN at epoch 3\n    at train (trainer.ts:42)';
       const failed = await s.finishTrial(t.id, {
         state: 'failed',
@@ -262,8 +203,8 @@ describe('trials', () => {
         durationS: 0.75,
       });
       const expected = {
-        id: t.id, studyId: st.id, number: 0, state: 'failed', params: { lr: 10 }, backend: 'wasm',
-        metrics: { loss: NaN, mse: Infinity, score: -Infinity },
+        id: t.id, studyId: st.id, number: 0, slot: t.slot, state: 'failed', params: { lr: 10 }, backend: 'wasm',
+        worker: { host: 'h', pid: 1 }, initialEpoch: 0, metrics: { loss: NaN, mse: Infinity, score: -Infinity },
         epochs: 3, stopReason: 'nan', error, durationS: 0.75, startedAt: t.startedAt, finishedAt: failed.finishedAt,
       };
       assert.deepEqual(failed, expected); // deepEqual treats NaN as equal to NaN
@@ -273,12 +214,203 @@ describe('trials', () => {
   });
 });
 
+describe('trial numbers', () => {
+  test('storage numbers trials densely from 0, per study', async () => {
+    await withStorage(freshPath(), async (s) => {
+      const a = await s.createStudy(study('a'));
+      const b = await s.createStudy(study('b'));
+      const got: [string, number][] = [];
+      for (const [st, name] of [[a, 'a'], [b, 'b'], [a, 'a'], [a, 'a'], [b, 'b'], [a, 'a']] as const) {
+        const t = await s.createTrial(st.id, plan());
+        got.push([name, t.number]);
+        // Finishing or interrupting a trial does not free its number.
+        if (t.number % 2 === 0) await s.interruptTrial(t.id, 'x');
+        else await s.finishTrial(t.id, complete(1));
+      }
+      assert.deepEqual(got, [['a', 0], ['b', 0], ['a', 1], ['a', 2], ['b', 1], ['a', 3]]);
+      assert.deepEqual((await s.getTrials(a.id)).map((t) => t.number), [0, 1, 2, 3]);
+      assert.deepEqual((await s.getTrials(b.id)).map((t) => t.number), [0, 1]);
+    });
+  });
+
+  test('a refused trial takes no number; an unknown study is refused', async () => {
+    await withStorage(freshPath(), async (s) => {
+      const st = await s.createStudy(study('r'));
+      await assert.rejects(s.createTrial(st.id, plan({ params: { lr: NaN } })), /parameter "lr" is NaN/);
+      await assert.rejects(s.createTrial(st.id, plan({ parent: 0 })), /parent: study \d+ has no trial number 0/);
+      assert.equal((await s.createTrial(st.id, plan())).number, 0);
+      await assert.rejects(s.createTrial(12345, plan()), /no study with id 12345/);
+    });
+  });
+
+  test('two connections on one file, creating trials alternately, never collide', async () => {
+    const file = freshPath();
+    const a = SqliteStorage.open(file);
+    const b = SqliteStorage.open(file);
+    try {
+      const st = await a.createStudy(study('shared'));
+      const taken: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const [s, host] = i % 2 === 0 ? [a, 'a'] : [b, 'b'];
+        const t = await s.createTrial(st.id, plan({ worker: { host, pid: i } }));
+        taken.push(t.number);
+        if (i % 3 === 0) await s.finishTrial(t.id, complete(i));
+      }
+      assert.deepEqual(taken, [...Array(20).keys()]);
+      const trials = await b.getTrials(st.id);
+      assert.deepEqual(trials.map((t) => t.worker.host), taken.map((n) => (n % 2 === 0 ? 'a' : 'b')));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('four processes creating, reporting and finishing trials at once get distinct, dense numbers', async () => {
+    const file = freshPath();
+    const studyId = await withStorage(file, async (s) => (await s.createStudy(study('race'))).id);
+    const perWorker = 40;
+    const startAt = Date.now() + 1000; // all children start their loops together, after node's startup
+    const body = `
+      const s = SqliteStorage.open(process.env.FILE);
+      while (Date.now() < Number(process.env.START_AT)) {}
+      const mine = [];
+      for (let i = 0; i < ${perWorker}; i++) {
+        const t = await s.createTrial(${studyId}, {
+          slot: 'r:' + process.env.WORKER + '.' + i, params: { i }, backend: 'cpu',
+          worker: { host: 'w' + process.env.WORKER, pid: process.pid }, initialEpoch: 0,
+        });
+        await s.reportEpoch(t.id, { epoch: 0, loss: 1, mae: 1, mse: 1, lr: 1, seconds: 1 });
+        await s.finishTrial(t.id, { state: 'complete', value: i, metrics: { val_loss: i }, epochs: 1, stopReason: 'max_epochs', durationS: 0 },
+          new Uint8Array(4096).fill(i));
+        mine.push(t.number);
+      }
+      await s.close();
+      process.stdout.write(JSON.stringify(mine));`;
+    const results = await Promise.all(
+      [0, 1, 2, 3].map((w) => runChild(body, { FILE: file, START_AT: String(startAt), WORKER: String(w) })),
+    );
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const numbers = results.flatMap((r) => JSON.parse(r.stdout) as number[]);
+    assert.deepEqual([...numbers].sort((x, y) => x - y), [...Array(4 * perWorker).keys()]);
+    await withStorage(file, async (s) => {
+      const trials = await s.getTrials(studyId);
+      assert.equal(trials.length, 4 * perWorker);
+      assert.ok(trials.every((t) => t.state === 'complete'));
+      assert.equal((await s.listCheckpoints(studyId)).length, 4 * perWorker);
+    });
+  });
+});
+
+describe('trial plans', () => {
+  test('slot, retryOf, budget, rung, parent, worker and initialEpoch round-trip', async () => {
+    await withStorage(freshPath(), async (s) => {
+      const st = await s.createStudy(study('hb'));
+      const rung = { iteration: 0, bracket: 4, round: 0 };
+      const first = await s.createTrial(st.id, plan({ slot: 'h:0.4.0.0', params: { u: 8 }, budget: 1, rung }));
+      await s.interruptTrial(first.id, 'worker died');
+      const retry = await s.createTrial(st.id, plan({ slot: 'h:0.4.0.0', params: { u: 8 }, budget: 1, rung, retryOf: 0 }));
+      await s.finishTrial(retry.id, complete(0.5));
+      const child = await s.createTrial(st.id, {
+        slot: 'h:0.4.1.0', params: { u: 8 }, backend: 'wasm', worker: { host: 'gpu-7', pid: 31337 },
+        budget: 3, rung: { iteration: 0, bracket: 4, round: 1 }, parent: 1, initialEpoch: 1,
+      });
+      assert.deepEqual(child, {
+        id: child.id, studyId: st.id, number: 2, slot: 'h:0.4.1.0', state: 'running', params: { u: 8 }, backend: 'wasm',
+        worker: { host: 'gpu-7', pid: 31337 }, budget: 3, rung: { iteration: 0, bracket: 4, round: 1 }, parent: 1,
+        initialEpoch: 1, metrics: {}, startedAt: child.startedAt,
+      });
+      assert.ok(!('retryOf' in child));
+      assert.equal(retry.retryOf, 0);
+      assert.ok(!('parent' in retry));
+      const finished = await s.finishTrial(child.id, { ...complete(0.4), epochs: 3 });
+      assert.equal(finished.epochs, 3);
+      assert.equal(finished.initialEpoch, 1);
+
+      const all = await s.getTrials(st.id);
+      assert.deepEqual(all.map((t) => [t.number, t.slot, t.retryOf, t.parent, t.budget, t.rung?.round]), [
+        [0, 'h:0.4.0.0', undefined, undefined, 1, 0],
+        [1, 'h:0.4.0.0', 0, undefined, 1, 0],
+        [2, 'h:0.4.1.0', undefined, 1, 3, 1],
+      ]);
+      assert.deepEqual(all[2], finished);
+      assert.deepEqual(await s.getTrial(st.id, 2), finished);
+      assert.deepEqual(await s.rankTrials(st.id, { metric: 'val_loss', direction: 'min' }), [finished, all[1]]);
+      (all[2]!.rung as { round: number }).round = 99;
+      (all[2]!.worker as { pid: number }).pid = 0;
+      assert.deepEqual(await s.getTrial(st.id, 2), finished, 'returned records are copies');
+    });
+  });
+
+  test('bad plans are refused before anything is written', async () => {
+    await withStorage(freshPath(), async (s) => {
+      const st = await s.createStudy(study('bad'));
+      await s.createTrial(st.id, plan({ slot: 'g:a' }));
+      const cases: [Parameters<typeof plan>[0], RegExp][] = [
+        [{ slot: '' }, /slot must be a non-empty string/],
+        [{ retryOf: 5 }, /retryOf: study \d+ has no trial number 5/],
+        [{ slot: 'g:b', retryOf: 0 }, /trial 0 has slot "g:a", not "g:b": a retry re-runs the same slot/],
+        [{ parent: 1 }, /parent: study \d+ has no trial number 1/],
+        [{ parent: -1 }, /parent must be a non-negative integer/],
+        [{ budget: 0 }, /budget must be at least 1/],
+        [{ budget: 2.5 }, /budget must be a non-negative integer/],
+        [{ rung: { iteration: 0, bracket: -1, round: 0 } }, /rung bracket must be a non-negative integer/],
+        [{ worker: { host: 'h', pid: 1.5 } }, /worker pid must be a non-negative integer/],
+        [{ worker: undefined as never }, /needs its worker/],
+        [{ initialEpoch: -1 }, /initialEpoch must be a non-negative integer/],
+      ];
+      for (const [overrides, message] of cases) await assert.rejects(s.createTrial(st.id, plan(overrides)), message);
+      assert.equal((await s.getTrials(st.id)).length, 1);
+      assert.equal((await s.createTrial(st.id, plan({ slot: 'g:a', retryOf: 0 }))).number, 1);
+    });
+  });
+});
+
+describe('interruptTrial', () => {
+  test('running → interrupted, with the reason as its error and its history kept; final afterwards', async () => {
+    await withStorage(freshPath(), async (s) => {
+      const st = await s.createStudy(study('int'));
+      const t = await s.createTrial(st.id, plan({ params: { a: 1 } }));
+      await s.reportEpoch(t.id, epoch(0, 0.9));
+      await s.reportEpoch(t.id, epoch(1, 0.8));
+      const reason = 'worker h:1 is gone (no such process)';
+      const it = await s.interruptTrial(t.id, reason);
+      assert.equal(it.state, 'interrupted');
+      assert.equal(it.error, reason);
+      assert.match(it.finishedAt!, ISO_UTC);
+      for (const key of ['value', 'epochs', 'stopReason', 'durationS']) assert.ok(!(key in it), `${key} stays absent`);
+      assert.deepEqual({ ...it, state: 'running', error: undefined, finishedAt: undefined }, { ...t, error: undefined, finishedAt: undefined });
+      assert.deepEqual(await s.getHistory(t.id), [epoch(0, 0.9), epoch(1, 0.8)]);
+      assert.deepEqual(await s.getTrial(st.id, 0), it);
+
+      const isInterrupted = (e: unknown) => e instanceof TrialNotRunningError && e.state === 'interrupted' && /is interrupted, not running/.test(e.message);
+      await assert.rejects(s.interruptTrial(t.id, 'again'), isInterrupted);
+      await assert.rejects(s.finishTrial(t.id, complete(1), new Uint8Array([1])), isInterrupted);
+      await assert.rejects(s.reportEpoch(t.id, epoch(2)), isInterrupted);
+      assert.deepEqual(await s.getTrial(st.id, 0), it);
+      assert.equal(await s.getCheckpoint(t.id), undefined);
+      assert.deepEqual(await s.rankTrials(st.id, { metric: 'val_loss', direction: 'min' }), []);
+    });
+  });
+
+  test('a finished trial cannot be interrupted; unknown ids are refused', async () => {
+    await withStorage(freshPath(), async (s) => {
+      const st = await s.createStudy(study('int2'));
+      const done = await s.finishTrial((await s.createTrial(st.id, plan())).id, complete(1));
+      const bad = await s.finishTrial((await s.createTrial(st.id, plan())).id, failed('oom'));
+      await assert.rejects(s.interruptTrial(done.id, 'x'), (e: unknown) => e instanceof TrialNotRunningError && e.state === 'complete');
+      await assert.rejects(s.interruptTrial(bad.id, 'x'), (e: unknown) => e instanceof TrialNotRunningError && e.state === 'failed');
+      assert.deepEqual(await s.getTrials(st.id), [done, bad]);
+      await assert.rejects(s.interruptTrial(999, 'x'), /no trial with id 999/);
+    });
+  });
+});
+
 describe('NaN and Infinity', () => {
   test('round-trip in objective, metrics and history; NaN is stored as the text tag', async () => {
     const file = freshPath();
     await withStorage(file, async (s) => {
       const st = await s.createStudy(study('nan'));
-      const t = await s.createTrial(st.id, { number: 0, params: {}, backend: 'cpu' });
+      const t = await s.createTrial(st.id, plan());
       const log = { epoch: 0, loss: NaN, val_loss: NaN, mae: Infinity, mse: -Infinity, val_mse: 1e308, lr: 0, seconds: NaN };
       await s.reportEpoch(t.id, log);
       const history = await s.getHistory(t.id);
@@ -306,7 +438,7 @@ describe('NaN and Infinity', () => {
   test('parameters must be finite (JSON has no NaN)', async () => {
     await withStorage(freshPath(), async (s) => {
       const st = await s.createStudy(study('p'));
-      await assert.rejects(s.createTrial(st.id, { number: 0, params: { lr: NaN }, backend: 'cpu' }), /parameter "lr" is NaN/);
+      await assert.rejects(s.createTrial(st.id, plan({ params: { lr: NaN } })), /parameter "lr" is NaN/);
       assert.equal(await s.getTrial(st.id, 0), undefined);
     });
   });
@@ -317,19 +449,20 @@ describe('rankTrials', () => {
   async function rankFixture(s: SqliteStorage) {
     const st = await s.createStudy(study('r'));
     const other = await s.createStudy(study('other'));
-    const plan: (number | 'run' | 'fail' | 'none')[] = [0.5, 0.2, 0.5, 0.2, 'run', 'fail', NaN, 'none', Infinity, -Infinity, 0.9];
-    // Created out of number order, so insertion order cannot stand in for number order.
-    const order = plan.map((_, i) => i).reverse();
-    for (const n of order) {
-      const v = plan[n]!;
-      const t = await s.createTrial(st.id, { number: n, params: { n }, backend: 'cpu' });
+    const values: (number | 'run' | 'fail' | 'none')[] = [0.5, 0.2, 0.5, 0.2, 'run', 'fail', NaN, 'none', Infinity, -Infinity, 0.9];
+    const trials: TrialRecord[] = [];
+    for (let n = 0; n < values.length; n++) trials.push(await s.createTrial(st.id, plan({ params: { n } })));
+    // Finished out of number order, so finishing order cannot stand in for number order.
+    for (let n = values.length - 1; n >= 0; n--) {
+      const v = values[n]!;
+      const t = trials[n]!;
       if (v === 'run') continue;
       if (v === 'fail') await s.finishTrial(t.id, { state: 'failed', metrics: { val_loss: -5 }, epochs: 1, stopReason: 'error', error: 'boom', durationS: 1 });
       else if (v === 'none') await s.finishTrial(t.id, { ...complete(1), metrics: { other: 1 } });
       else await s.finishTrial(t.id, complete(v, { aux: n }));
     }
     // Another study's trials never appear.
-    const o = await s.createTrial(other.id, { number: 0, params: {}, backend: 'cpu' });
+    const o = await s.createTrial(other.id, plan());
     await s.finishTrial(o.id, complete(-1000));
     return st;
   }
@@ -361,7 +494,7 @@ describe('rankTrials', () => {
       for (let n = 0; n < 3000; n++) {
         const v = Math.round(rand() * 500) / 10; // many ties
         values.push(v);
-        const t = await s.createTrial(st.id, { number: n, params: {}, backend: 'cpu' });
+        const t = await s.createTrial(st.id, plan());
         await s.finishTrial(t.id, complete(v));
       }
       const expected = values
@@ -393,10 +526,10 @@ describe('files and schema', () => {
     const file = freshPath();
     const before = await withStorage(file, async (s) => {
       const st = await s.createStudy(study('persist'));
-      const t = await s.createTrial(st.id, { number: 0, params: { a: 'b' }, backend: 'cpu' });
+      const t = await s.createTrial(st.id, plan({ params: { a: 'b' } }));
       await s.reportEpoch(t.id, { epoch: 0, loss: 1, mae: 2, mse: 3, lr: 4, seconds: 5 });
       await s.finishTrial(t.id, complete(0.25));
-      await s.createTrial(st.id, { number: 1, params: {}, backend: 'cpu' });
+      await s.createTrial(st.id, plan());
       return { study: st, trials: await s.getTrials(st.id), history: await s.getHistory(t.id) };
     });
     const a = SqliteStorage.open(file);
@@ -416,26 +549,6 @@ describe('files and schema', () => {
     assert.equal(raw(file, (db) => db.pragma('journal_mode', { simple: true })), 'wal');
   });
 
-  test('the schema version is stored, and a newer one is refused', async () => {
-    const file = freshPath();
-    await withStorage(file, async (s) => {
-      await s.createStudy(study('v'));
-    });
-    assert.equal(SCHEMA_VERSION, 1);
-    assert.equal(raw(file, (db) => db.prepare(`SELECT value FROM tune_meta WHERE key = 'schema_version'`).pluck().get()), '1');
-    raw(file, (db) => db.prepare(`UPDATE tune_meta SET value = '2' WHERE key = 'schema_version'`).run());
-    assert.throws(
-      () => SqliteStorage.open(file),
-      (e: unknown) =>
-        e instanceof UserError &&
-        e.message.includes(file) &&
-        /written by a newer tune \(schema 2\); this tune reads up to schema 1/.test(e.message) &&
-        /upgrade tune/.test(e.message),
-    );
-    raw(file, (db) => db.prepare(`UPDATE tune_meta SET value = '1' WHERE key = 'schema_version'`).run());
-    await withStorage(file, async (s) => assert.ok(await s.getStudy('v')));
-  });
-
   test('a SQLite file of another application is refused and left untouched', () => {
     const file = freshPath();
     raw(file, (db) => db.exec(`CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ann')`));
@@ -445,11 +558,11 @@ describe('files and schema', () => {
   });
 
   test('a file that is not SQLite, or a missing directory, is refused clearly', () => {
-    const text = path.join(root, 'notes.txt');
+    const text = path.join(files.dir, 'notes.txt');
     fs.writeFileSync(text, 'these are not the tables you are looking for\n'.repeat(200));
     assert.throws(() => SqliteStorage.open(text), (e: unknown) => e instanceof UserError && /not a tune storage: the file is not a SQLite database/.test(e.message));
     assert.throws(
-      () => SqliteStorage.open(path.join(root, 'no', 'such', 'dir', 'x.db')),
+      () => SqliteStorage.open(path.join(files.dir, 'no', 'such', 'dir', 'x.db')),
       (e: unknown) => e instanceof UserError && /cannot open the storage/.test(e.message),
     );
   });

@@ -1,0 +1,104 @@
+/**
+ * Shared fixtures for the storage tests: temp files, a study, a trial plan,
+ * outcomes, raw access to a file behind the engine's back, and child
+ * processes that use the storage (this file runs from dist/test/trials/storage/).
+ */
+import { after } from 'node:test';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { SqliteStorage, type EpochLog, type NewTrial, type StudyInput, type TrialOutcome } from '../../../src/trials/storage';
+
+/** The compiled storage module, for child processes. */
+export const STORAGE_MODULE = path.resolve(__dirname, '..', '..', '..', 'src', 'trials', 'storage', 'sqlite.js');
+
+/** A temp directory removed after the calling test file; `next()` names a fresh file in it. */
+export function tempFiles(prefix: string): { dir: string; next(): string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  let count = 0;
+  return { dir, next: () => path.join(dir, `s${count++}.db`) };
+}
+
+export function study(name: string, overrides: Partial<StudyInput> = {}): StudyInput {
+  return {
+    name,
+    metric: 'val_loss',
+    direction: 'min',
+    definition: { space: { units: { kind: 'int', min: 8, max: 64 } }, data: { train: 'train.csv' } },
+    definitionHash: 'abc123',
+    ...overrides,
+  };
+}
+
+let slotCount = 0;
+
+/** A plan for a plain trial: a fresh random-strategy slot, cpu, worker h:1, from epoch 0. */
+export function plan(overrides: Partial<NewTrial> = {}): NewTrial {
+  return { slot: `r:${slotCount++}`, params: {}, backend: 'cpu', worker: { host: 'h', pid: 1 }, initialEpoch: 0, ...overrides };
+}
+
+export function complete(value: number, extra: Record<string, number> = {}): TrialOutcome {
+  return { state: 'complete', value, metrics: { val_loss: value, ...extra }, epochs: 10, stopReason: 'max_epochs', durationS: 1.5 };
+}
+
+export function failed(error = 'boom'): TrialOutcome {
+  return { state: 'failed', metrics: {}, epochs: 1, stopReason: 'error', error, durationS: 0 };
+}
+
+export function epoch(n: number, loss = 1): EpochLog {
+  return { epoch: n, loss, mae: 1, mse: 1, lr: 0.1, seconds: 0.1 };
+}
+
+export const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** Opens a storage, runs `fn`, closes it. */
+export async function withStorage<T>(file: string, fn: (s: SqliteStorage) => Promise<T>): Promise<T> {
+  const s = SqliteStorage.open(file);
+  try {
+    return await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
+/** Reads or writes the file behind the engine's back (better-sqlite3 enforces foreign keys by default). */
+export function raw<T>(file: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(file);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+export function count(db: Database.Database, table: string): number {
+  return db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
+}
+
+export interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `body` (CommonJS, async allowed) in a fresh node process where
+ * `SqliteStorage` is in scope; resolves when it exits.
+ */
+export function runChild(body: string, env: Record<string, string> = {}): Promise<ChildResult> {
+  const script = `const { SqliteStorage } = require(${JSON.stringify(STORAGE_MODULE)});
+(async () => { ${body} })().catch((e) => { console.error(e); process.exit(1); });`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
