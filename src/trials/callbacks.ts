@@ -275,11 +275,7 @@ export class EarlyStopping implements Callback {
     }
     this.restore_best_weights = restore;
     this.start_from_epoch = checkCount(cb, 'start_from_epoch', a['start_from_epoch'] ?? 0);
-    try {
-      this.direction = inferMonitorMode(this.monitor, this.mode);
-    } catch (e) {
-      throw e instanceof UserError ? e.within(undefined, cb) : e;
-    }
+    this.direction = directionOf(cb, this.monitor, this.mode);
     this._warnings = new Warnings(options.onWarning);
   }
 
@@ -466,11 +462,7 @@ export class ReduceLROnPlateau implements Callback {
       throw new UserError(`${cb}.min_lr`, `min_lr must not be negative, got ${minLr}`, 'set min_lr to 0 or more');
     }
     this.min_lr = minLr;
-    try {
-      this.direction = inferMonitorMode(this.monitor, this.mode);
-    } catch (e) {
-      throw e instanceof UserError ? e.within(undefined, cb) : e;
-    }
+    this.direction = directionOf(cb, this.monitor, this.mode);
     this._warnings = new Warnings(options.onWarning);
   }
 
@@ -545,6 +537,15 @@ export class ReduceLROnPlateau implements Callback {
         }
       }
     }
+  }
+}
+
+/** `inferMonitorMode`, with its error attributed to the callback. */
+function directionOf(cb: string, monitor: string, mode: Mode): 'min' | 'max' {
+  try {
+    return inferMonitorMode(monitor, mode);
+  } catch (e) {
+    throw e instanceof UserError ? e.within(undefined, cb) : e;
   }
 }
 
