@@ -127,6 +127,18 @@ describe('tune run, end to end', () => {
     for (const r of first) assert.deepEqual(rows.find((x) => x.number === r.number)!.params, r.params);
   });
 
+  test('comments and key order are not changes: the study is still complete', () => {
+    ok('run', 'random.yaml', '--storage', 'cosmetic.db');
+    const lines = RANDOM_STUDY.split('\n');
+    const seed = lines.findIndex((l) => l.startsWith('seed:'));
+    const name = lines.findIndex((l) => l.startsWith('name:'));
+    [lines[seed], lines[name]] = [lines[name]!, lines[seed]!];
+    const reordered = `# the same study, reworded\n${lines.join('\n').replace('  layers: { type: int, min: 1, max: 2 }', '  layers: { max: 2, min: 1, type: int }  # swapped keys')}`;
+    writeStudy('cosmetic.yaml', reordered);
+    const out = ok('run', 'cosmetic.yaml', '--storage', 'cosmetic.db');
+    assert.match(out, /is complete/);
+  });
+
   test('a changed study is refused and names what changed; --overwrite replaces it', () => {
     ok('run', 'random.yaml', '--storage', 'changed.db', '--max-trials', '1');
     writeStudy('changed.yaml', RANDOM_STUDY.replace('max: 12, step: 4', 'max: 16, step: 4'));
