@@ -6,7 +6,9 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../src/errors';
+import { copyCommand } from '../src/cli/copy';
 import { runCommand } from '../src/cli/run';
+import { runWorkers } from '../src/cli/workers';
 import { showCommand } from '../src/cli/show';
 import { studiesCommand } from '../src/cli/studies';
 import { topCommand } from '../src/cli/top';
@@ -23,7 +25,7 @@ async function main(argv: string[]): Promise<number> {
     .option('storage', {
       type: 'string',
       default: DEFAULT_STORAGE,
-      describe: 'SQLite file (a path or sqlite:///abs/path.db)',
+      describe: 'SQLite file (a path or sqlite:///abs/path.db) or postgresql://user:pass@host:5432/db',
       global: true,
     })
     .command(
@@ -35,7 +37,37 @@ async function main(argv: string[]): Promise<number> {
           .option('max-trials', { type: 'number', describe: "total trials for the study (overrides the file's max_trials)" })
           .option('backend', { choices: BACKENDS, describe: 'tfjs backend (default: tensorflow, else wasm, else cpu)' })
           .option('overwrite', { type: 'boolean', default: false, describe: 'replace the study of the same name (its trials are deleted)' })
-          .option('retry-failed', { type: 'boolean', default: false, describe: 'run failed parameter sets again' }),
+          .option('retry-failed', { type: 'boolean', default: false, describe: 'run failed parameter sets again' })
+          .option('workers', { type: 'number', default: 1, describe: 'worker processes on this machine, sharing the storage' })
+          .option('heartbeat', { type: 'number', describe: 'seconds between lease renewals of a running trial (default 10)' }),
+      (a) => {
+        const common = {
+          file: a.file,
+          storage: a.storage,
+          ...(a.maxTrials !== undefined ? { maxTrials: positiveInt(a.maxTrials, '--max-trials') } : {}),
+          ...(a.backend ? { backend: a.backend as BackendName } : {}),
+          overwrite: a.overwrite,
+          retryFailed: a.retryFailed,
+        };
+        const workers = positiveInt(a.workers, '--workers');
+        return run(
+          workers > 1
+            ? runWorkers({ ...common, workers })
+            : runCommand({ ...common, ...(a.heartbeat !== undefined ? { heartbeatSeconds: positive(a.heartbeat, '--heartbeat') } : {}) }),
+        );
+      },
+    )
+    .command(
+      'worker <file>',
+      'join a study from another shell or machine: claim and run its trials until it is done',
+      (y) =>
+        y
+          .positional('file', { type: 'string', demandOption: true, describe: 'study file' })
+          .option('max-trials', { type: 'number', describe: "total trials for the study (overrides the file's max_trials)" })
+          .option('backend', { choices: BACKENDS, describe: 'tfjs backend (default: tensorflow, else wasm, else cpu)' })
+          .option('heartbeat', { type: 'number', describe: 'seconds between lease renewals of a running trial (default 10)' })
+          .option('retry-failed-before', { type: 'number', hidden: true })
+          .option('quiet', { type: 'boolean', default: false, hidden: true }),
       (a) =>
         run(
           runCommand({
@@ -43,10 +75,21 @@ async function main(argv: string[]): Promise<number> {
             storage: a.storage,
             ...(a.maxTrials !== undefined ? { maxTrials: positiveInt(a.maxTrials, '--max-trials') } : {}),
             ...(a.backend ? { backend: a.backend as BackendName } : {}),
-            overwrite: a.overwrite,
-            retryFailed: a.retryFailed,
+            ...(a.heartbeat !== undefined ? { heartbeatSeconds: positive(a.heartbeat, '--heartbeat') } : {}),
+            ...(a.retryFailedBefore !== undefined ? { retryFailedBefore: a.retryFailedBefore } : {}),
+            quiet: a.quiet,
           }),
         ),
+    )
+    .command(
+      'copy',
+      'copy studies between storages (SQLite ↔ PostgreSQL)',
+      (y) =>
+        y
+          .option('from', { type: 'string', demandOption: true, describe: 'storage to read' })
+          .option('to', { type: 'string', demandOption: true, describe: 'storage to write' })
+          .option('study', { type: 'string', describe: 'one study (default: all)' }),
+      (a) => run(copyCommand({ from: a.from, to: a.to, ...(a.study !== undefined ? { study: a.study } : {}) })),
     )
     .command(
       'top',
@@ -92,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
       (y) => y.option('json', { type: 'boolean', default: false }),
       (a) => run(studiesCommand({ storage: a.storage, json: a.json })),
     )
-    .demandCommand(1, 'name a command: run, top, show or studies')
+    .demandCommand(1, 'name a command: run, worker, top, show, studies or copy')
     .strict()
     .fail((msg, err) => {
       if (err) throw err;
@@ -106,6 +149,11 @@ async function main(argv: string[]): Promise<number> {
 
 function positiveInt(v: number, flag: string): number {
   if (!Number.isInteger(v) || v < 1) throw new UserError(flag, `must be a positive integer (got ${v})`, `pass ${flag} 1 or more`);
+  return v;
+}
+
+function positive(v: number, flag: string): number {
+  if (!(v > 0) || !Number.isFinite(v)) throw new UserError(flag, `must be a positive number (got ${v})`, `pass ${flag} 1 or more`);
   return v;
 }
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { UserError } from '../errors';
-import { openStorage, storagePath } from '../trials/storage';
+import { openStorage, redactUrl, storagePath } from '../trials/storage';
 import type { StudyRecord, Storage } from '../trials/storage/types';
 
 /**
@@ -13,6 +13,7 @@ export async function resolveStudy(
   name: string | undefined,
   note: (line: string) => void,
 ): Promise<StudyRecord> {
+  storageUrl = redactUrl(storageUrl);
   if (name !== undefined) {
     const study = await storage.getStudy(name);
     if (study) return study;
@@ -38,10 +39,15 @@ export async function resolveStudy(
  * Opens a storage that must already exist: reading commands should not
  * leave an empty database behind when the path has a typo.
  */
-export function openExistingStorage(url: string): Storage {
-  const path = storagePath(url);
-  if (path !== ':memory:' && !existsSync(path)) {
+export async function openExistingStorage(url: string): Promise<Storage> {
+  const path = isServerUrl(url) ? undefined : storagePath(url);
+  if (path !== undefined && path !== ':memory:' && !existsSync(path)) {
     throw new UserError('--storage', `no storage at ${path}`, 'run a study first (tune run STUDY.yaml) or pass --storage FILE');
   }
   return openStorage(url);
+}
+
+/** A database server's URL, as opposed to a SQLite file. */
+export function isServerUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
 }

@@ -1,7 +1,7 @@
 import { prepareStudy } from '../study/prepare';
 import { runStudy } from '../study/optimize';
 import type { BackendName } from '../trials/backend';
-import { openStorage } from '../trials/storage';
+import { openStorage, redactUrl } from '../trials/storage';
 import { num } from './format';
 import { runObserver } from './progress';
 
@@ -12,6 +12,11 @@ export interface RunArgs {
   readonly backend?: BackendName;
   readonly overwrite?: boolean;
   readonly retryFailed?: boolean;
+  /** Internal, set by `--workers` for its children: re-run failed trials numbered below this. */
+  readonly retryFailedBefore?: number;
+  /** A worker started by `--workers`: no display of its own (the coordinator shows one). */
+  readonly quiet?: boolean;
+  readonly heartbeatSeconds?: number;
 }
 
 /** Exit code of a run stopped by Ctrl-C or SIGTERM, as shells report 128 + SIGINT. */
@@ -24,7 +29,7 @@ export const EXIT_INTERRUPTED = 130;
  */
 export async function runCommand(args: RunArgs): Promise<number> {
   const prepared = prepareStudy(args.file);
-  const storage = openStorage(args.storage);
+  const storage = await openStorage(args.storage);
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (abort.signal.aborted) process.exit(EXIT_INTERRUPTED);
@@ -39,12 +44,14 @@ export async function runCommand(args: RunArgs): Promise<number> {
       ...(args.backend ? { backend: args.backend } : {}),
       ...(args.overwrite ? { overwrite: true } : {}),
       ...(args.retryFailed ? { retryFailed: true } : {}),
+      ...(args.retryFailedBefore !== undefined ? { retryFailedBefore: args.retryFailedBefore } : {}),
+      ...(args.heartbeatSeconds !== undefined ? { heartbeatSeconds: args.heartbeatSeconds } : {}),
       signal: abort.signal,
-      observer: runObserver(prepared.config.objective.metric),
+      observer: args.quiet ? {} : runObserver(prepared.config.objective.metric),
     });
     const { metric } = prepared.config.objective;
     const best = summary.best ? `best trial #${summary.best.number}: ${metric}=${num(summary.best.value)}` : 'no complete trial';
-    const resume = `tune run ${args.file}${args.storage === 'tune.db' ? '' : ` --storage ${args.storage}`}`;
+    const resume = `tune run ${args.file}${args.storage === 'tune.db' ? '' : ` --storage ${redactUrl(args.storage)}`}`;
     switch (summary.end) {
       case 'interrupted':
         process.stderr.write(`study ${summary.study.name} interrupted (${summary.reason}); resume with: ${resume}\n`);
@@ -56,7 +63,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
         return 1;
       case 'finished':
         process.stdout.write(
-          `study ${summary.study.name} ${summary.ran === 0 ? 'is complete' : 'done'} (${summary.reason}); ${summary.ran} trials run now; ${best}; backend ${summary.backend}; storage ${args.storage}\n`,
+          `study ${summary.study.name} ${summary.ran === 0 ? 'is complete' : 'done'} (${summary.reason}); ${summary.ran} trials run now; ${best}; backend ${summary.backend}; storage ${redactUrl(args.storage)}\n`,
         );
         return 0;
     }

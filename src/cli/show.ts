@@ -15,7 +15,7 @@ const HISTORY_COLUMNS: readonly (keyof EpochLog)[] = ['epoch', 'loss', 'val_loss
 
 /** `tune show N`: one trial's parameters, metrics and epoch history. */
 export async function showCommand(args: ShowArgs): Promise<number> {
-  const storage = openExistingStorage(args.storage);
+  const storage = await openExistingStorage(args.storage);
   try {
     const study = await resolveStudy(storage, args.storage, args.study, (l) => process.stderr.write(`${l}\n`));
     const trial = await storage.getTrial(study.id, args.number);

@@ -8,7 +8,7 @@ export interface StudiesArgs {
 
 /** `tune studies`: every study with trial counts by state and its best value. */
 export async function studiesCommand(args: StudiesArgs): Promise<number> {
-  const storage = openExistingStorage(args.storage);
+  const storage = await openExistingStorage(args.storage);
   try {
     const studies = await storage.listStudies();
     if (args.json) {

@@ -34,7 +34,7 @@ export function trialJson(t: TrialRecord): Record<string, unknown> {
 const SHOWN_METRICS = ['val_mae', 'val_mse', 'mae', 'test_mae'];
 
 export async function topCommand(args: TopArgs): Promise<number> {
-  const storage = openExistingStorage(args.storage);
+  const storage = await openExistingStorage(args.storage);
   try {
     const study = await resolveStudy(storage, args.storage, args.study, (l) => process.stderr.write(`${l}\n`));
     const metric = args.metric ?? study.metric;

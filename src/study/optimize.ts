@@ -6,7 +6,16 @@ import { initBackend, type BackendName } from '../trials/backend';
 import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from '../trials/checkpoint';
 import { resolveModelConfig } from '../trials/knobs';
 import { faultPoint } from '../trials/storage/fault';
-import type { EpochLog, StudyRecord, Storage, TrialOutcome, TrialRecord, WorkerId } from '../trials/storage/types';
+import {
+  type EpochLog,
+  StudyExistsError,
+  TrialNotRunningError,
+  type StudyRecord,
+  type Storage,
+  type TrialOutcome,
+  type TrialRecord,
+  type WorkerId,
+} from '../trials/storage/types';
 import { trainModel, TrainingInterrupted } from '../trials/train';
 import { changedSections } from './config';
 import type { PreparedStudy } from './prepare';
@@ -42,6 +51,15 @@ export interface RunOptions {
   readonly maxFailures?: number;
   /** Aborting it (Ctrl-C) marks the running trial interrupted and ends the run. */
   readonly signal?: AbortSignal;
+  /**
+   * Seconds between lease renewals of the running trial; a running trial
+   * whose lease is older than `graceSeconds` (default 3× this) is taken to
+   * belong to a dead worker, marked interrupted and run again.
+   */
+  readonly heartbeatSeconds?: number;
+  readonly graceSeconds?: number;
+  /** Re-run failed trials numbered below this (set by `--workers` for its children); overrides `retryFailed`. */
+  readonly retryFailedBefore?: number;
   readonly observer?: RunObserver;
 }
 
@@ -62,6 +80,7 @@ export interface RunSummary {
 const KEEP_BEST_CHECKPOINTS = 3;
 /** How often to look again when the strategy waits for trials other processes run. */
 const WAIT_POLL_MS = 1000;
+const DEFAULT_HEARTBEAT_S = 10;
 
 /**
  * The study loop: ask the strategy → create the trial → train → tell storage.
@@ -78,9 +97,19 @@ export async function runStudy(prepared: PreparedStudy, storage: Storage, option
   const study = await openStudy(prepared, storage, options.overwrite ?? false);
   const worker: WorkerId = { host: hostname(), pid: process.pid };
 
+  const heartbeatSeconds = options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_S;
+  const graceSeconds = options.graceSeconds ?? 3 * heartbeatSeconds;
   let trials = await storage.getTrials(study.id);
-  const orphans = await interruptOrphans(storage, trials, worker.host);
-  if (orphans > 0) trials = await storage.getTrials(study.id);
+  const retryFailedBefore = options.retryFailedBefore ?? (options.retryFailed ? trials.length : undefined);
+  /** Re-reads the history after marking trials of dead workers interrupted; returns how many it marked. */
+  const refresh = async (): Promise<number> => {
+    const stale = await storage.interruptStale(study.id, graceSeconds, `no heartbeat for ${graceSeconds}s: its worker is gone`);
+    trials = await storage.getTrials(study.id);
+    const orphans = await interruptOrphans(storage, trials, worker.host);
+    if (orphans > 0) trials = await storage.getTrials(study.id);
+    return stale.length + orphans;
+  };
+  const orphans = await refresh();
 
   const strategySpec =
     options.maxTrials !== undefined && config.strategy.kind !== 'hyperband'
@@ -88,7 +117,7 @@ export async function runStudy(prepared: PreparedStudy, storage: Storage, option
       : config.strategy;
   const strategy: Strategy = withRetries(
     createStrategy(config.space, strategySpec, config.seed, config.objective.direction),
-    options.retryFailed ? { retryFailedBefore: trials.length } : {},
+    retryFailedBefore !== undefined ? { retryFailedBefore } : {},
   );
   const { metric, direction } = config.objective;
   const better = (a: TrialRecord, b: TrialRecord | undefined): boolean =>
@@ -128,11 +157,16 @@ export async function runStudy(prepared: PreparedStudy, storage: Storage, option
         break;
       }
       await sleep(WAIT_POLL_MS, options.signal);
-      trials = await storage.getTrials(study.id);
+      await refresh();
       continue;
     }
 
     const result = await runTrial(decision.trial);
+    if (result.kind === 'lost') {
+      // Another worker claimed this plan first: look at the history again.
+      await refresh();
+      continue;
+    }
     if (result.kind === 'interrupted') {
       end = 'interrupted';
       reason = `trial ${result.trial.number} interrupted`;
@@ -141,7 +175,7 @@ export async function runStudy(prepared: PreparedStudy, storage: Storage, option
     const finished = result.trial;
     faultPoint('between-trials');
     ran++;
-    trials = [...trials, finished];
+    await refresh();
     if (finished.state === 'complete' && better(finished, best)) best = finished;
     observer.trialFinished?.({ trial: finished, ...(best ? { best } : {}) });
     await pruneCheckpoints(storage, study.id, strategy, trials, direction);
@@ -159,7 +193,7 @@ export async function runStudy(prepared: PreparedStudy, storage: Storage, option
 
   async function runTrial(
     plan: TrialPlan,
-  ): Promise<{ kind: 'finished'; trial: TrialRecord } | { kind: 'interrupted'; trial: TrialRecord }> {
+  ): Promise<{ kind: 'finished' | 'interrupted'; trial: TrialRecord } | { kind: 'lost' }> {
     const modelConfig = resolveModelConfig(plan.params);
     const resume = plan.parent !== undefined ? await parentCheckpoint(plan.parent) : undefined;
     const trial = await storage.createTrial(study.id, {
@@ -168,6 +202,23 @@ export async function runStudy(prepared: PreparedStudy, storage: Storage, option
       worker,
       initialEpoch: resume?.epoch ?? 0,
     });
+    if (!trial) return { kind: 'lost' };
+    const lease = setInterval(() => {
+      storage.heartbeat(trial.id).catch((err: unknown) => observer.warning?.(`heartbeat failed: ${String(err)}`));
+    }, heartbeatSeconds * 1000);
+    try {
+      return await train(trial, plan, modelConfig, resume);
+    } finally {
+      clearInterval(lease);
+    }
+  }
+
+  async function train(
+    trial: TrialRecord,
+    plan: TrialPlan,
+    modelConfig: ReturnType<typeof resolveModelConfig>,
+    resume: Checkpoint | undefined,
+  ): Promise<{ kind: 'finished' | 'interrupted'; trial: TrialRecord }> {
     const epochs = plan.budget ?? modelConfig.epochs;
     observer.trialStarted?.({ trial, epochs });
     const started = performance.now();
@@ -240,8 +291,13 @@ async function interruptOrphans(storage: Storage, trials: readonly TrialRecord[]
   let count = 0;
   for (const t of trials) {
     if (t.state !== 'running' || t.worker.host !== host || isAlive(t.worker.pid)) continue;
-    await storage.interruptTrial(t.id, `its process (pid ${t.worker.pid}) ended while it ran`);
-    count++;
+    try {
+      await storage.interruptTrial(t.id, `its process (pid ${t.worker.pid}) ended while it ran`);
+      count++;
+    } catch (err) {
+      // It finished after we looked, or another worker marked it first: fine either way.
+      if (!(err instanceof TrialNotRunningError)) throw err;
+    }
   }
   return count;
 }
@@ -287,7 +343,11 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-async function openStudy(prepared: PreparedStudy, storage: Storage, overwrite: boolean): Promise<StudyRecord> {
+/**
+ * The stored study the file declares: created if new; refused if it changed
+ * (with the sections that changed); replaced when `overwrite`.
+ */
+export async function openStudy(prepared: PreparedStudy, storage: Storage, overwrite: boolean): Promise<StudyRecord> {
   const { config, definition, definitionHash } = prepared;
   const existing = await storage.getStudy(config.name);
   if (existing && existing.definitionHash !== definitionHash) {
@@ -305,11 +365,17 @@ async function openStudy(prepared: PreparedStudy, storage: Storage, overwrite: b
     if (!overwrite) return existing;
     await storage.deleteStudy(config.name);
   }
-  return storage.createStudy({
-    name: config.name,
-    metric: config.objective.metric,
-    direction: config.objective.direction,
-    definition,
-    definitionHash,
-  });
+  try {
+    return await storage.createStudy({
+      name: config.name,
+      metric: config.objective.metric,
+      direction: config.objective.direction,
+      definition,
+      definitionHash,
+    });
+  } catch (err) {
+    // Another worker created it a moment ago: join it, if it is the same study.
+    if (!(err instanceof StudyExistsError) || overwrite) throw err;
+    return openStudy(prepared, storage, false);
+  }
 }

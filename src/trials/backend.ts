@@ -44,9 +44,14 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
         // Registers the `tensorflow` backend with the same tfjs-core instance.
         require('@tensorflow/tfjs-node');
         break;
-      case 'wasm':
-        require('@tensorflow/tfjs-backend-wasm');
+      case 'wasm': {
+        const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+        // `--workers N` asks each process for one thread so N processes use N cores
+        // (in Node the wasm backend runs one thread anyway; this keeps it so).
+        const threads = Number(process.env.TUNE_THREADS);
+        if (threads > 0) wasm.setThreadsCount(threads);
         break;
+      }
       case 'cpu':
         require('@tensorflow/tfjs-backend-cpu');
         break;

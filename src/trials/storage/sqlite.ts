@@ -14,7 +14,14 @@
  *   finite numbers, strings or booleans (JSON has no NaN either).
  * - `rankTrials` ranks by `metrics[metric]`, not by the `value` column: the
  *   caller puts the objective in `metrics` too if it wants to rank by it.
- * - Timestamps are ISO-8601 UTC strings made by this process' clock.
+ * - Timestamps are ISO-8601 UTC strings made by this process' clock, except
+ *   heartbeats: `heartbeat_at` is REAL unix seconds (ms resolution) from
+ *   SQLite's clock, `unixepoch('subsec')` (SQLite ≥ 3.42; better-sqlite3
+ *   bundles a newer one), so that every process compares leases against the
+ *   same clock's reading. createTrial sets it; heartbeat() renews it;
+ *   interruptStale() interrupts running trials whose heartbeat is older than
+ *   the grace, or that have none (a trial written by a pre-schema-3 tune
+ *   still holding the file open: it never renews its lease).
  * - Problems with the file itself (missing directory, not a tune storage,
  *   written by a newer tune) are `UserError`s; misuse by code (unknown ids,
  *   bad values) throws plain errors, plus the typed errors of ./types.
@@ -22,10 +29,23 @@
  *   and then writes starts with BEGIN IMMEDIATE: it takes the write lock
  *   first (waiting up to the busy timeout), so it can never fail with
  *   SQLITE_BUSY on upgrading a stale read snapshot. `createTrial` thereby
- *   hands out each number of a study once, to one process.
+ *   hands out each number of a study once, to one process. The hot writes
+ *   (reportEpoch, heartbeat) are single statements that check and write at
+ *   once: an autocommit statement retries its lock through the busy handler
+ *   too, and costs one commit instead of BEGIN + read + write + COMMIT.
  * - `retryOf` and `parent` are trial *numbers* of the same study (what
  *   strategies see), not ids. `createTrial` checks that they exist, and that
  *   a retry has the slot of the trial it retries.
+ * - `createTrial` is a claim: a first attempt at a slot that any trial of the
+ *   study already has, or a second retry of one attempt, returns undefined
+ *   and writes nothing. The check runs under the write lock; the partial
+ *   UNIQUE indexes trials_first_attempt and trials_retry hold it even against
+ *   a writer that skipped it, and their violation is also a lost claim.
+ * - `exportStudy` / `importStudy` move a study with its numbers, states,
+ *   timestamps, links, metrics, history and checkpoints. Heartbeats are not
+ *   part of a dump: imported trials get the importing database's clock, so a
+ *   trial imported `running` (nobody runs it here) is interrupted by the
+ *   first interruptStale after its grace.
  * - Checkpoints are BLOBs in their own table, one per trial, so reading
  *   trials never touches them. Deleting them frees pages inside the file for
  *   reuse; the file itself does not shrink (no auto_vacuum).
@@ -46,9 +66,11 @@ import {
   type RankOptions,
   type StopReason,
   type Storage,
+  type StudyDump,
   type StudyInput,
   type StudyRecord,
   type StudySummary,
+  type TrialDump,
   type TrialOutcome,
   type TrialRecord,
   type WorkerId,
@@ -197,12 +219,39 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
     created_at TEXT    NOT NULL
   );
   `,
+
+  // 3: heartbeats (leases) and claims.
+  //
+  // heartbeat_at is REAL unix seconds by SQLite's clock (see the module
+  // comment). ADD COLUMN cannot default to an expression, so it is nullable;
+  // trials running at the upgrade get the upgrade's time, a grace period for
+  // whoever runs them; finished trials keep NULL (a lease matters only while
+  // running).
+  //
+  // The partial unique indexes make a claim atomic even for a writer that
+  // did not check first: one first attempt per slot, one retry per attempt.
+  // A file whose trials break them (two processes of an older tune raced for
+  // one slot) makes CREATE UNIQUE INDEX fail, and `migrate` rolls the whole
+  // upgrade back and names the duplicates.
+  `
+  ALTER TABLE trials ADD COLUMN heartbeat_at REAL;
+  UPDATE trials SET heartbeat_at = unixepoch('subsec') WHERE state = 'running';
+  CREATE UNIQUE INDEX trials_first_attempt ON trials (study_id, slot) WHERE retry_of IS NULL;
+  CREATE UNIQUE INDEX trials_retry ON trials (study_id, retry_of) WHERE retry_of IS NOT NULL;
+  `,
 ]);
 
 /** The newest schema this code reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-const BUSY_TIMEOUT_MS = 5000;
+/**
+ * How long a connection waits for another's write lock before SQLITE_BUSY
+ * ("database is locked"). Every write transaction is one synchronous call,
+ * so a lock is never held across an await; the longest are an importStudy
+ * or a deleteStudy of a study with many checkpoints (seconds for hundreds of
+ * MB). Waiting is always better than a worker failing mid-study.
+ */
+const BUSY_TIMEOUT_MS = 30_000;
 
 /**
  * Brings the file to the newest schema of `migrations` (normally
@@ -225,7 +274,12 @@ function migrate(db: Database.Database, path: string, migrations: readonly strin
     }
     if (from === target) return;
     for (let version = from + 1; version <= target; version++) {
-      db.exec(migrations[version - 1]!);
+      try {
+        db.exec(migrations[version - 1]!);
+      } catch (e) {
+        if (hasCode(e, 'SQLITE_CONSTRAINT_UNIQUE')) throw duplicateClaims(db, path, e as Error, version, from);
+        throw e;
+      }
       db.prepare(
         `INSERT INTO tune_meta (key, value) VALUES ('schema_version', ?)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
@@ -245,6 +299,40 @@ function migrate(db: Database.Database, path: string, migrations: readonly strin
       );
     }
   }).immediate();
+}
+
+/**
+ * The refusal of an upgrade that a UNIQUE index failed (schema 3: two first
+ * attempts at one slot, or two retries of one attempt), naming an example.
+ * Runs inside the failed upgrade's transaction, before its rollback.
+ */
+function duplicateClaims(db: Database.Database, path: string, e: Error, version: number, from: number): UserError {
+  let example = e.message;
+  if (/trials\.(slot|retry_of)\b/.test(e.message)) {
+    const claim = /retry_of/.test(e.message) ? 'retry_of' : 'slot';
+    const filter = claim === 'slot' ? 'retry_of IS NULL' : 'retry_of IS NOT NULL';
+    const dup = db
+      .prepare<[], { name: string; key: string | number; numbers: string }>(
+        `SELECT s.name, t.${claim} AS key, group_concat(t.number, ', ' ORDER BY t.number) AS numbers
+           FROM trials t JOIN studies s ON s.id = t.study_id
+          WHERE t.${filter}
+          GROUP BY t.study_id, t.${claim} HAVING COUNT(*) > 1
+          ORDER BY t.study_id, MIN(t.number) LIMIT 1`,
+      )
+      .get();
+    if (dup) {
+      example =
+        claim === 'slot'
+          ? `study "${dup.name}" has several first attempts at slot "${dup.key}" (trials ${dup.numbers})`
+          : `study "${dup.name}" has several retries of trial ${dup.key} (trials ${dup.numbers})`;
+    }
+  }
+  return new UserError(
+    '',
+    `cannot upgrade this storage to schema ${version}: ${example}, which schema ${version} forbids; the file is left at schema ${from}`,
+    'two workers of an older tune claimed the same trial: delete the later duplicates by hand (sqlite3), or keep using the older tune with this file',
+    path,
+  );
 }
 
 /** 0 for an empty file; the stored version for a tune file; throws otherwise. */
@@ -378,6 +466,114 @@ function checkpointBlob(checkpoint: Uint8Array): Buffer {
   return Buffer.from(checkpoint.buffer, checkpoint.byteOffset, checkpoint.byteLength);
 }
 
+/** The bind values of one epoch row, after its trial id. */
+type EpochArgs = readonly [number, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal];
+
+function encodeEpoch(log: EpochLog): EpochArgs {
+  checkInteger(log.epoch, 'an epoch');
+  return [
+    log.epoch,
+    encodeReal(log.loss, 'loss'),
+    encodeReal(log.val_loss, 'val_loss'),
+    encodeReal(log.mae, 'mae'),
+    encodeReal(log.val_mae, 'val_mae'),
+    encodeReal(log.mse, 'mse'),
+    encodeReal(log.val_mse, 'val_mse'),
+    encodeReal(log.lr, 'lr'),
+    encodeReal(log.seconds, 'seconds'),
+  ];
+}
+
+function encodeMetrics(metrics: Metrics): (readonly [string, DbReal])[] {
+  if (typeof metrics !== 'object' || metrics === null) throw new TypeError('metrics must be an object of numbers');
+  return Object.entries(metrics).map(([name, v]) => [name, encodeReal(v, `metric "${name}"`)] as const);
+}
+
+const TRIAL_STATES: readonly TrialState[] = ['running', 'complete', 'failed', 'interrupted'];
+
+/** The columns of an imported trial, validated one by one (links are checked across the dump by `encodeDump`). */
+interface DumpTrialRow extends NewTrialRow {
+  number: number;
+  state: TrialState;
+  value: DbReal;
+  epochs: number | null;
+  stopReason: StopReason | null;
+  error: string | null;
+  durationS: DbReal;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+interface EncodedDumpTrial {
+  row: DumpTrialRow;
+  metrics: (readonly [string, DbReal])[];
+  history: EpochArgs[];
+  checkpoint?: Buffer;
+}
+
+function encodeDumpTrial(t: TrialDump): EncodedDumpTrial {
+  const what = `trial ${String(t.number)}`;
+  checkInteger(t.number, 'a trial number');
+  if (!TRIAL_STATES.includes(t.state)) throw new TypeError(`${what}: unknown state ${String(t.state)}`);
+  if (t.stopReason !== undefined && !STOP_REASONS.includes(t.stopReason)) {
+    throw new TypeError(`${what}: unknown stop reason ${String(t.stopReason)}`);
+  }
+  for (const [key, v] of [['startedAt', t.startedAt], ['finishedAt', t.finishedAt ?? ''], ['error', t.error ?? '']] as const) {
+    if (typeof v !== 'string') throw new TypeError(`${what}: ${key} must be a string`);
+  }
+  if (!Array.isArray(t.history)) throw new TypeError(`${what}: history must be an array`);
+  const encoded: EncodedDumpTrial = {
+    row: {
+      ...encodeNewTrial(t),
+      number: t.number,
+      state: t.state,
+      value: encodeReal(t.value, `${what}: value`),
+      epochs: optionalInteger(t.epochs, `${what}: epochs`),
+      stopReason: t.stopReason ?? null,
+      error: t.error ?? null,
+      durationS: encodeReal(t.durationS, `${what}: durationS`),
+      startedAt: t.startedAt,
+      finishedAt: t.finishedAt ?? null,
+    },
+    metrics: encodeMetrics(t.metrics),
+    history: t.history.map(encodeEpoch),
+  };
+  if (t.checkpoint !== undefined) encoded.checkpoint = checkpointBlob(t.checkpoint);
+  return encoded;
+}
+
+/**
+ * A dump's trials in number order, each checked alone and then across the
+ * dump as createTrial checks them: numbers unique, retryOf and parent name
+ * trials of the dump, a retry has its attempt's slot, one first attempt per
+ * slot and one retry per attempt.
+ */
+function encodeDump(trials: readonly TrialDump[]): EncodedDumpTrial[] {
+  if (!Array.isArray(trials)) throw new TypeError('a study dump needs its trials array');
+  const encoded = trials.map(encodeDumpTrial).sort((a, b) => a.row.number - b.row.number);
+  const byNumber = new Map<number, DumpTrialRow>();
+  for (const { row } of encoded) {
+    if (byNumber.has(row.number)) throw new Error(`the dump has two trials number ${row.number}`);
+    byNumber.set(row.number, row);
+  }
+  const firstAttempts = new Set<string>();
+  const retried = new Set<number>();
+  for (const { row } of encoded) {
+    if (row.parent !== null && !byNumber.has(row.parent)) throw new Error(`trial ${row.number}: parent ${row.parent} is not in the dump`);
+    if (row.retryOf === null) {
+      if (firstAttempts.has(row.slot)) throw new Error(`the dump has two first attempts at slot "${row.slot}"`);
+      firstAttempts.add(row.slot);
+    } else {
+      const attempt = byNumber.get(row.retryOf);
+      if (!attempt) throw new Error(`trial ${row.number}: retryOf ${row.retryOf} is not in the dump`);
+      if (attempt.slot !== row.slot) throw new Error(`trial ${row.number} retries trial ${row.retryOf} of another slot`);
+      if (retried.has(row.retryOf)) throw new Error(`the dump has two retries of trial ${row.retryOf}`);
+      retried.add(row.retryOf);
+    }
+  }
+  return encoded;
+}
+
 // ---------------------------------------------------------------------------
 // Rows and their conversion to records
 // ---------------------------------------------------------------------------
@@ -444,12 +640,18 @@ interface EpochRow {
   seconds: DbReal;
 }
 
+interface StudyEpochRow extends EpochRow {
+  trial_id: number;
+}
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const STUDY_COLUMNS = `s.id, s.name, s.metric, s.direction, s.definition_json, s.definition_hash, s.created_at`;
 const TRIAL_COLUMNS = `t.id, t.study_id, t.number, t.slot, t.retry_of, t.state, t.params_json, t.backend,
   t.worker_host, t.worker_pid, t.budget, t.rung_iteration, t.rung_bracket, t.rung_round, t.parent, t.initial_epoch,
   t.value, t.epochs, t.stop_reason, t.error, t.duration_s, t.started_at, t.finished_at`;
+/** TRIAL_COLUMNS for a RETURNING clause, which takes no table alias. */
+const TRIAL_RETURNING = TRIAL_COLUMNS.replace(/\bt\./g, '');
 
 function toStudy(row: StudyRow): StudyRecord {
   return {
@@ -530,6 +732,11 @@ function hasCode(e: unknown, code: string): boolean {
   return e instanceof Database.SqliteError && e.code === code;
 }
 
+/** A UNIQUE violation of trials_first_attempt or trials_retry: a claim lost, not a bug. */
+function isClaimConflict(e: unknown): boolean {
+  return e instanceof Error && /UNIQUE constraint failed: trials\.study_id, trials\.(slot|retry_of)$/.test(e.message);
+}
+
 // ---------------------------------------------------------------------------
 // Statements (prepared once per connection)
 // ---------------------------------------------------------------------------
@@ -573,15 +780,28 @@ function prepareStatements(db: Database.Database) {
       `SELECT COALESCE(MAX(number), -1) + 1 AS number FROM trials WHERE study_id = ?`,
     ),
     slotOfNumber: db.prepare<[number, number], { slot: string }>(`SELECT slot FROM trials WHERE study_id = ? AND number = ?`),
-    insertTrial: db.prepare<[NewTrialRow & { studyId: number; number: number; startedAt: string }], { id: number }>(
+    /** Whether any trial of the study (first attempt or retry) has the slot: a first attempt at it is then lost. */
+    slotClaimed: db.prepare<[number, string], { one: number }>(`SELECT 1 AS one FROM trials WHERE study_id = ? AND slot = ? LIMIT 1`),
+    /** Whether attempt number ? of the study has been retried already. */
+    retryClaimed: db.prepare<[number, number], { one: number }>(`SELECT 1 AS one FROM trials WHERE study_id = ? AND retry_of = ? LIMIT 1`),
+    insertTrial: db.prepare<[NewTrialRow & { studyId: number; number: number; startedAt: string }], TrialRow>(
       `INSERT INTO trials (study_id, number, slot, retry_of, state, params_json, backend, worker_host, worker_pid,
-                           budget, rung_iteration, rung_bracket, rung_round, parent, initial_epoch, started_at)
+                           budget, rung_iteration, rung_bracket, rung_round, parent, initial_epoch, started_at, heartbeat_at)
        VALUES (@studyId, @number, @slot, @retryOf, 'running', @paramsJson, @backend, @workerHost, @workerPid,
-               @budget, @rungIteration, @rungBracket, @rungRound, @parent, @initialEpoch, @startedAt)
+               @budget, @rungIteration, @rungBracket, @rungRound, @parent, @initialEpoch, @startedAt, unixepoch('subsec'))
+       RETURNING ${TRIAL_RETURNING}`,
+    ),
+    /** A trial of a dump, as it was. Heartbeats are not part of a dump: the importing database's clock. */
+    importTrial: db.prepare<[DumpTrialRow & { studyId: number }], { id: number }>(
+      `INSERT INTO trials (study_id, number, slot, retry_of, state, params_json, backend, worker_host, worker_pid,
+                           budget, rung_iteration, rung_bracket, rung_round, parent, initial_epoch,
+                           value, epochs, stop_reason, error, duration_s, started_at, finished_at, heartbeat_at)
+       VALUES (@studyId, @number, @slot, @retryOf, @state, @paramsJson, @backend, @workerHost, @workerPid,
+               @budget, @rungIteration, @rungBracket, @rungRound, @parent, @initialEpoch,
+               @value, @epochs, @stopReason, @error, @durationS, @startedAt, @finishedAt, unixepoch('subsec'))
        RETURNING id`,
     ),
     trialState: db.prepare<[number], { state: TrialState }>(`SELECT state FROM trials WHERE id = ?`),
-    trialById: db.prepare<[number], TrialRow>(`SELECT ${TRIAL_COLUMNS} FROM trials t WHERE t.id = ?`),
     trialByNumber: db.prepare<[number, number], TrialRow>(
       `SELECT ${TRIAL_COLUMNS} FROM trials t WHERE t.study_id = ? AND t.number = ?`,
     ),
@@ -598,19 +818,30 @@ function prepareStatements(db: Database.Database) {
         error: string | null;
         durationS: DbReal;
         finishedAt: string;
-      }
+      },
+      TrialRow
     >(
       `UPDATE trials
           SET state = @state, value = @value, epochs = @epochs, stop_reason = @stopReason,
               error = @error, duration_s = @durationS, finished_at = @finishedAt
-        WHERE id = @id AND state = 'running'`,
+        WHERE id = @id AND state = 'running'
+       RETURNING ${TRIAL_RETURNING}`,
     ),
-    interruptTrial: db.prepare<[string, string, number]>(
-      `UPDATE trials SET state = 'interrupted', error = ?, finished_at = ? WHERE id = ? AND state = 'running'`,
+    interruptTrial: db.prepare<[string, string, number], TrialRow>(
+      `UPDATE trials SET state = 'interrupted', error = ?, finished_at = ? WHERE id = ? AND state = 'running'
+       RETURNING ${TRIAL_RETURNING}`,
+    ),
+    heartbeat: db.prepare<[number]>(`UPDATE trials SET heartbeat_at = unixepoch('subsec') WHERE id = ? AND state = 'running'`),
+    /** Running trials of a study whose lease ran out (or who never had one), made interrupted. */
+    interruptStale: db.prepare<{ studyId: number; grace: number; reason: string; finishedAt: string }, TrialRow>(
+      `UPDATE trials SET state = 'interrupted', error = @reason, finished_at = @finishedAt
+        WHERE study_id = @studyId AND state = 'running'
+          AND (heartbeat_at IS NULL OR heartbeat_at < unixepoch('subsec') - @grace)
+       RETURNING ${TRIAL_RETURNING}`,
     ),
 
-    insertMetric: db.prepare<[string, DbReal, number]>(
-      `INSERT INTO trial_metrics (trial_id, study_id, name, value) SELECT id, study_id, ?, ? FROM trials WHERE id = ?`,
+    insertMetric: db.prepare<[number, number, string, DbReal]>(
+      `INSERT INTO trial_metrics (trial_id, study_id, name, value) VALUES (?, ?, ?, ?)`,
     ),
     metricsOfTrial: db.prepare<[number], MetricRow>(
       `SELECT trial_id, name, value FROM trial_metrics WHERE trial_id = ? ORDER BY rowid`,
@@ -626,13 +857,28 @@ function prepareStatements(db: Database.Database) {
     rankAsc: rank('ASC'),
     rankDesc: rank('DESC'),
 
-    upsertEpoch: db.prepare<[number, number, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal]>(
+    /**
+     * One epoch of a running trial, checked and written in one statement (so
+     * one implicit transaction): no row is written, and `changes` is 0, when
+     * the trial is not running or does not exist.
+     */
+    reportEpoch: db.prepare<[...EpochArgs, number]>(
       `INSERT OR REPLACE INTO trial_epochs (trial_id, epoch, loss, val_loss, mae, val_mae, mse, val_mse, lr, seconds)
+       SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM trials WHERE id = ? AND state = 'running'`,
+    ),
+    insertEpoch: db.prepare<[number, ...EpochArgs]>(
+      `INSERT INTO trial_epochs (trial_id, epoch, loss, val_loss, mae, val_mae, mse, val_mse, lr, seconds)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     history: db.prepare<[number], EpochRow>(
       `SELECT epoch, loss, val_loss, mae, val_mae, mse, val_mse, lr, seconds
          FROM trial_epochs WHERE trial_id = ? ORDER BY epoch`,
+    ),
+    historyOfStudy: db.prepare<[number], StudyEpochRow>(
+      `SELECT e.trial_id, e.epoch, e.loss, e.val_loss, e.mae, e.val_mae, e.mse, e.val_mse, e.lr, e.seconds
+         FROM trial_epochs e JOIN trials t ON t.id = e.trial_id
+        WHERE t.study_id = ?
+        ORDER BY e.trial_id, e.epoch`,
     ),
 
     upsertCheckpoint: db.prepare<[number, Buffer, number, string]>(
@@ -640,6 +886,9 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT (trial_id) DO UPDATE SET data = excluded.data, bytes = excluded.bytes, created_at = excluded.created_at`,
     ),
     checkpoint: db.prepare<[number], { data: Buffer }>(`SELECT data FROM checkpoints WHERE trial_id = ?`),
+    checkpointDataOfStudy: db.prepare<[number], { trialId: number; data: Buffer }>(
+      `SELECT c.trial_id AS trialId, c.data FROM checkpoints c JOIN trials t ON t.id = c.trial_id WHERE t.study_id = ?`,
+    ),
     checkpointsOfStudy: db.prepare<[number], { trialId: number; bytes: number }>(
       `SELECT c.trial_id AS trialId, c.bytes
          FROM checkpoints c JOIN trials t ON t.id = c.trial_id
@@ -717,26 +966,7 @@ export class SqliteStorage implements Storage {
   }
 
   async createStudy(input: StudyInput): Promise<StudyRecord> {
-    if (typeof input.name !== 'string' || input.name === '') throw new TypeError('a study name must be a non-empty string');
-    if (input.direction !== 'min' && input.direction !== 'max') {
-      throw new TypeError(`direction must be "min" or "max", got ${String(input.direction)}`);
-    }
-    const definitionJson = JSON.stringify(input.definition) as string | undefined;
-    if (definitionJson === undefined) throw new TypeError('a study definition must be JSON-able data');
-    try {
-      const row = this.stmt.insertStudy.get(
-        input.name,
-        input.metric,
-        input.direction,
-        definitionJson,
-        input.definitionHash,
-        new Date().toISOString(),
-      )!;
-      return toStudy(row);
-    } catch (e) {
-      if (hasCode(e, 'SQLITE_CONSTRAINT_UNIQUE')) throw new StudyExistsError(input.name);
-      throw e;
-    }
+    return this.insertStudy(input, new Date().toISOString());
   }
 
   async getStudy(name: string): Promise<StudyRecord | undefined> {
@@ -761,52 +991,68 @@ export class SqliteStorage implements Storage {
     return this.stmt.deleteStudy.run(name).changes > 0;
   }
 
-  async createTrial(studyId: number, trial: NewTrial): Promise<TrialRecord> {
+  async createTrial(studyId: number, trial: NewTrial): Promise<TrialRecord | undefined> {
     const row = encodeNewTrial(trial);
-    // IMMEDIATE: the write lock is taken before reading MAX(number), so no
-    // other process can take the same number in between. UNIQUE (study_id,
-    // number) stays as the last line of defence.
+    // IMMEDIATE: the write lock is taken before the claim is checked and
+    // MAX(number) read, so no other process can claim the plan or take the
+    // number in between. The UNIQUE constraints stay as the last line of
+    // defence.
     return this.db.transaction(() => {
       if (!this.stmt.studyExists.get(studyId)) throw new Error(`no study with id ${studyId}`);
-      const { number } = this.stmt.nextNumber.get(studyId)!;
-      if (row.retryOf !== null) {
+      if (row.retryOf === null) {
+        if (this.stmt.slotClaimed.get(studyId, row.slot)) return undefined;
+      } else {
         const retried = this.stmt.slotOfNumber.get(studyId, row.retryOf);
         if (!retried) throw new Error(`retryOf: study ${studyId} has no trial number ${row.retryOf}`);
         if (retried.slot !== row.slot) {
           throw new Error(`retryOf: trial ${row.retryOf} has slot "${retried.slot}", not "${row.slot}": a retry re-runs the same slot`);
         }
+        if (this.stmt.retryClaimed.get(studyId, row.retryOf)) return undefined;
       }
       if (row.parent !== null && !this.stmt.slotOfNumber.get(studyId, row.parent)) {
         throw new Error(`parent: study ${studyId} has no trial number ${row.parent}`);
       }
+      const { number } = this.stmt.nextNumber.get(studyId)!;
       try {
-        const { id } = this.stmt.insertTrial.get({ ...row, studyId, number, startedAt: new Date().toISOString() })!;
-        return toTrial(this.stmt.trialById.get(id)!, {});
+        return toTrial(this.stmt.insertTrial.get({ ...row, studyId, number, startedAt: new Date().toISOString() })!, {});
       } catch (e) {
-        if (hasCode(e, 'SQLITE_CONSTRAINT_UNIQUE')) throw new TrialExistsError(studyId, number);
+        if (hasCode(e, 'SQLITE_CONSTRAINT_UNIQUE')) {
+          if (isClaimConflict(e)) return undefined;
+          throw new TrialExistsError(studyId, number);
+        }
         throw e;
       }
     }).immediate();
   }
 
-  async reportEpoch(trialId: number, log: EpochLog): Promise<void> {
-    checkInteger(log.epoch, 'an epoch');
-    const args = [
-      trialId,
-      log.epoch,
-      encodeReal(log.loss, 'loss'),
-      encodeReal(log.val_loss, 'val_loss'),
-      encodeReal(log.mae, 'mae'),
-      encodeReal(log.val_mae, 'val_mae'),
-      encodeReal(log.mse, 'mse'),
-      encodeReal(log.val_mse, 'val_mse'),
-      encodeReal(log.lr, 'lr'),
-      encodeReal(log.seconds, 'seconds'),
-    ] as const;
-    this.db.transaction(() => {
-      this.requireRunning(trialId);
-      this.stmt.upsertEpoch.run(...args);
+  async heartbeat(trialId: number): Promise<void> {
+    if (!Number.isSafeInteger(trialId)) throw new TypeError(`a trial id must be an integer, got ${String(trialId)}`);
+    // One statement. A trial that is no longer running (or was deleted with
+    // its study) is left alone, silently: its worker finds out on finishing.
+    this.stmt.heartbeat.run(trialId);
+  }
+
+  async interruptStale(studyId: number, graceSeconds: number, reason: string): Promise<TrialRecord[]> {
+    if (typeof graceSeconds !== 'number' || !(graceSeconds >= 0) || graceSeconds === Infinity) {
+      throw new RangeError(`a grace period must be a finite number of seconds ≥ 0, got ${String(graceSeconds)}`);
+    }
+    if (typeof reason !== 'string') throw new TypeError('an interruption reason must be a string');
+    const finishedAt = new Date().toISOString();
+    return this.db.transaction(() => {
+      // RETURNING gives exactly the rows this statement moved: a trial
+      // another process interrupted (or finished) first is not among them.
+      const rows = this.stmt.interruptStale.all({ studyId, grace: graceSeconds, reason, finishedAt });
+      rows.sort((a, b) => a.number - b.number);
+      const metrics = rows.length === 0 ? new Map<number, Metrics>() : groupMetrics(this.stmt.metricsOfTrials.all(JSON.stringify(rows.map((r) => r.id))));
+      return rows.map((row) => toTrial(row, metrics.get(row.id) ?? {}));
     }).immediate();
+  }
+
+  async reportEpoch(trialId: number, log: EpochLog): Promise<void> {
+    const args = encodeEpoch(log);
+    // Checked and written by one statement, atomic on its own; only when it
+    // wrote nothing is the trial read, to say why.
+    if (this.stmt.reportEpoch.run(...args, trialId).changes === 0) this.notRunning(trialId);
   }
 
   async finishTrial(trialId: number, outcome: TrialOutcome, checkpoint?: Uint8Array): Promise<TrialRecord> {
@@ -829,27 +1075,74 @@ export class SqliteStorage implements Storage {
       durationS: encodeReal(outcome.durationS, 'durationS'),
       finishedAt,
     };
-    const metrics = Object.entries(outcome.metrics).map(([name, v]) => [name, encodeReal(v, `metric "${name}"`)] as const);
+    const metrics = encodeMetrics(outcome.metrics);
     const blob = checkpoint === undefined ? undefined : checkpointBlob(checkpoint);
     // State, summary, metrics and checkpoint together or not at all.
     return this.db.transaction(() => {
-      this.requireRunning(trialId);
-      this.stmt.finishTrial.run(update);
-      for (const [name, value] of metrics) this.stmt.insertMetric.run(name, value, trialId);
+      const row = this.stmt.finishTrial.get(update) ?? this.notRunning(trialId);
+      for (const [name, value] of metrics) this.stmt.insertMetric.run(trialId, row.study_id, name, value);
       if (blob !== undefined) {
         this.stmt.upsertCheckpoint.run(trialId, blob, blob.byteLength, finishedAt);
         faultPoint('checkpoint-write');
       }
-      return this.loadTrial(trialId)!;
+      // A running trial has no metrics, so its metrics are now exactly these
+      // (decoded back, so a NaN stays NaN): no need to read them back.
+      return toTrial(row, Object.fromEntries(metrics.map(([name, v]) => [name, decodeRequired(v)])) as Metrics);
     }).immediate();
   }
 
   async interruptTrial(trialId: number, reason: string): Promise<TrialRecord> {
     if (typeof reason !== 'string') throw new TypeError('an interruption reason must be a string');
     return this.db.transaction(() => {
-      this.requireRunning(trialId);
-      this.stmt.interruptTrial.run(reason, new Date().toISOString(), trialId);
-      return this.loadTrial(trialId)!;
+      const row = this.stmt.interruptTrial.get(reason, new Date().toISOString(), trialId) ?? this.notRunning(trialId);
+      return toTrial(row, groupMetrics(this.stmt.metricsOfTrial.all(trialId)).get(trialId) ?? {});
+    }).immediate();
+  }
+
+  async exportStudy(name: string): Promise<StudyDump | undefined> {
+    // One read transaction: the study, its trials, metrics, history and
+    // checkpoints as of one moment, even while other processes write.
+    return this.db.transaction((): StudyDump | undefined => {
+      const studyRow = this.stmt.studyByName.get(name);
+      if (!studyRow) return undefined;
+      const { id: _id, ...study } = toStudy(studyRow);
+      const rows = this.stmt.trialsOfStudy.all(studyRow.id);
+      const metrics = groupMetrics(this.stmt.metricsOfStudy.all(studyRow.id));
+      const history = new Map<number, EpochLog[]>();
+      for (const e of this.stmt.historyOfStudy.all(studyRow.id)) {
+        let list = history.get(e.trial_id);
+        if (!list) history.set(e.trial_id, (list = []));
+        list.push(toEpoch(e));
+      }
+      const checkpoints = new Map(this.stmt.checkpointDataOfStudy.all(studyRow.id).map((c) => [c.trialId, new Uint8Array(c.data)]));
+      const trials = rows.map((row): TrialDump => {
+        const { id, studyId: _studyId, ...trial } = toTrial(row, metrics.get(row.id) ?? {});
+        const dump: Mutable<TrialDump> = { ...trial, history: history.get(id) ?? [] };
+        const checkpoint = checkpoints.get(id);
+        if (checkpoint !== undefined) dump.checkpoint = checkpoint;
+        return dump;
+      });
+      return { study, trials };
+    })();
+  }
+
+  async importStudy(dump: StudyDump): Promise<StudyRecord> {
+    if (typeof dump !== 'object' || dump === null || typeof dump.study !== 'object' || dump.study === null) {
+      throw new TypeError('a study dump needs its study');
+    }
+    if (typeof dump.study.createdAt !== 'string') throw new TypeError('a study dump needs the study\'s createdAt');
+    const trials = encodeDump(dump.trials);
+    const now = new Date().toISOString();
+    // One transaction: the whole study or nothing.
+    return this.db.transaction(() => {
+      const study = this.insertStudy(dump.study, dump.study.createdAt);
+      for (const t of trials) {
+        const { id } = this.stmt.importTrial.get({ ...t.row, studyId: study.id })!;
+        for (const [name, value] of t.metrics) this.stmt.insertMetric.run(id, study.id, name, value);
+        for (const e of t.history) this.stmt.insertEpoch.run(id, ...e);
+        if (t.checkpoint !== undefined) this.stmt.upsertCheckpoint.run(id, t.checkpoint, t.checkpoint.byteLength, now);
+      }
+      return study;
     }).immediate();
   }
 
@@ -909,14 +1202,30 @@ export class SqliteStorage implements Storage {
     this.db.close();
   }
 
-  private requireRunning(trialId: number): void {
-    const row = this.stmt.trialState.get(trialId);
-    if (!row) throw new Error(`no trial with id ${trialId}`);
-    if (row.state !== 'running') throw new TrialNotRunningError(trialId, row.state);
+  /** Inserts a study row; `StudyExistsError` if the name is taken. */
+  private insertStudy(input: StudyInput, createdAt: string): StudyRecord {
+    if (typeof input.name !== 'string' || input.name === '') throw new TypeError('a study name must be a non-empty string');
+    if (input.direction !== 'min' && input.direction !== 'max') {
+      throw new TypeError(`direction must be "min" or "max", got ${String(input.direction)}`);
+    }
+    const definitionJson = JSON.stringify(input.definition) as string | undefined;
+    if (definitionJson === undefined) throw new TypeError('a study definition must be JSON-able data');
+    try {
+      const row = this.stmt.insertStudy.get(input.name, input.metric, input.direction, definitionJson, input.definitionHash, createdAt)!;
+      return toStudy(row);
+    } catch (e) {
+      if (hasCode(e, 'SQLITE_CONSTRAINT_UNIQUE')) throw new StudyExistsError(input.name);
+      throw e;
+    }
   }
 
-  private loadTrial(trialId: number): TrialRecord | undefined {
-    const row = this.stmt.trialById.get(trialId);
-    return row && toTrial(row, groupMetrics(this.stmt.metricsOfTrial.all(trialId)).get(trialId) ?? {});
+  /**
+   * Throws why a write to a trial that had to be running wrote nothing: it
+   * does not exist, or it is not running.
+   */
+  private notRunning(trialId: number): never {
+    const row = this.stmt.trialState.get(trialId);
+    if (!row) throw new Error(`no trial with id ${trialId}`);
+    throw new TrialNotRunningError(trialId, row.state);
   }
 }

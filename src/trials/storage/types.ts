@@ -120,8 +120,23 @@ export interface Storage {
   /** Deletes the study and all its trials. Returns whether it existed. */
   deleteStudy(name: string): Promise<boolean>;
 
-  /** Creates a `running` trial with the study's next free number. */
-  createTrial(studyId: number, trial: NewTrial): Promise<TrialRecord>;
+  /**
+   * Claims a plan: creates it `running` with the study's next free number,
+   * unless another worker already holds it — any trial of the same slot for a
+   * first attempt, another retry of the same attempt for a retry. Returns
+   * undefined when the claim is lost (compare-and-set, as Optuna's claim);
+   * the caller re-reads the history and asks its strategy again.
+   */
+  createTrial(studyId: number, trial: NewTrial): Promise<TrialRecord | undefined>;
+  /** Renews a running trial's lease: its heartbeat becomes the database's clock. */
+  heartbeat(trialId: number): Promise<void>;
+  /**
+   * Marks running trials of the study whose heartbeat is older than
+   * `graceSeconds` by the database's clock as interrupted (a worker that was
+   * killed, or a machine that vanished); returns those this call moved.
+   * Losing the race to another worker doing the same is fine.
+   */
+  interruptStale(studyId: number, graceSeconds: number, reason: string): Promise<TrialRecord[]>;
   /** Appends (or replaces) one epoch of history for a running trial. */
   reportEpoch(trialId: number, log: EpochLog): Promise<void>;
   /**
@@ -144,7 +159,23 @@ export interface Storage {
   /** Complete trials having `metric`, best first (ties: lower number first). */
   rankTrials(studyId: number, options: RankOptions): Promise<TrialRecord[]>;
 
+  /** Everything of one study, for `tune copy`; undefined if there is no such study. */
+  exportStudy(name: string): Promise<StudyDump | undefined>;
+  /** Writes a dump in one transaction, keeping trial numbers; throws `StudyExistsError` if the name is taken. */
+  importStudy(dump: StudyDump): Promise<StudyRecord>;
+
   close(): Promise<void>;
+}
+
+/** A whole study as data: what `tune copy` moves between engines. */
+export interface StudyDump {
+  readonly study: StudyInput & { readonly createdAt: string };
+  readonly trials: readonly TrialDump[];
+}
+
+export interface TrialDump extends Omit<TrialRecord, 'id' | 'studyId'> {
+  readonly history: readonly EpochLog[];
+  readonly checkpoint?: Uint8Array;
 }
 
 export class StudyExistsError extends Error {

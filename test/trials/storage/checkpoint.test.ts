@@ -2,8 +2,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { TrialNotRunningError } from '../../../src/trials/storage';
-import { complete, count, epoch, failed, plan, raw, runChild, study, tempFiles, withStorage } from './fixtures';
+import { TrialNotRunningError } from '../../../src/trials/storage/types';
+import { complete, count, create, epoch, failed, plan, raw, runChild, study, tempFiles, withStorage } from './fixtures';
 
 const files = tempFiles('tune-checkpoint-');
 
@@ -18,7 +18,7 @@ describe('checkpoints', () => {
     const file = files.next();
     await withStorage(file, async (s) => {
       const st = await s.createStudy(study('c'));
-      const t = await s.createTrial(st.id, plan());
+      const t = await create(s, st.id, plan());
       assert.equal(await s.getCheckpoint(t.id), undefined);
       const bytes = randomCheckpoint(3 * 1024 * 1024);
       const sent = bytes.slice();
@@ -44,10 +44,10 @@ describe('checkpoints', () => {
     await withStorage(files.next(), async (s) => {
       const st = await s.createStudy(study('v'));
       const whole = new Uint8Array([9, 9, 1, 2, 3, 9]);
-      const a = await s.createTrial(st.id, plan());
+      const a = await create(s, st.id, plan());
       await s.finishTrial(a.id, complete(1), whole.subarray(2, 5));
       assert.deepEqual(await s.getCheckpoint(a.id), new Uint8Array([1, 2, 3]));
-      const b = await s.createTrial(st.id, plan());
+      const b = await create(s, st.id, plan());
       await s.finishTrial(b.id, failed(), Buffer.alloc(0)); // a Buffer is a Uint8Array too; failed trials may keep one
       assert.deepEqual(await s.getCheckpoint(b.id), new Uint8Array(0));
       assert.deepEqual(await s.listCheckpoints(st.id), [{ trialId: a.id, bytes: 3 }, { trialId: b.id, bytes: 0 }]);
@@ -57,10 +57,10 @@ describe('checkpoints', () => {
   test('without a checkpoint none is stored; a non-Uint8Array is refused and the trial stays running', async () => {
     await withStorage(files.next(), async (s) => {
       const st = await s.createStudy(study('n'));
-      const a = await s.createTrial(st.id, plan());
+      const a = await create(s, st.id, plan());
       await s.finishTrial(a.id, complete(1));
       assert.equal(await s.getCheckpoint(a.id), undefined);
-      const b = await s.createTrial(st.id, plan());
+      const b = await create(s, st.id, plan());
       await assert.rejects(s.finishTrial(b.id, complete(1), [1, 2, 3] as unknown as Uint8Array), /a checkpoint must be a Uint8Array/);
       assert.equal((await s.getTrial(st.id, 1))!.state, 'running');
       assert.deepEqual(await s.listCheckpoints(st.id), []);
@@ -72,7 +72,7 @@ describe('checkpoints', () => {
     const file = files.next();
     await withStorage(file, async (s) => {
       const st = await s.createStudy(study('r'));
-      const t = await s.createTrial(st.id, plan());
+      const t = await create(s, st.id, plan());
       // A stale row for a running trial, written behind the engine's back.
       raw(file, (db) =>
         db.prepare(`INSERT INTO checkpoints (trial_id, data, bytes, created_at) VALUES (?, ?, 4, 'then')`).run(t.id, Buffer.from([1, 1, 1, 1])),
@@ -91,7 +91,7 @@ describe('checkpoints', () => {
   test('a finished trial refuses another finish, and its checkpoint is unchanged', async () => {
     await withStorage(files.next(), async (s) => {
       const st = await s.createStudy(study('ro'));
-      const t = await s.createTrial(st.id, plan());
+      const t = await create(s, st.id, plan());
       const first = randomCheckpoint(10_000);
       const done = await s.finishTrial(t.id, complete(1), first);
       await assert.rejects(
@@ -110,8 +110,8 @@ describe('checkpoints', () => {
       const b = await s.createStudy(study('b'));
       const ids: number[] = [];
       for (let i = 0; i < 5; i++) {
-        const t = await s.createTrial(a.id, plan());
-        const o = await s.createTrial(b.id, plan());
+        const t = await create(s, a.id, plan());
+        const o = await create(s, b.id, plan());
         ids.push(t.id);
         if (i !== 2) await s.finishTrial(t.id, complete(i), new Uint8Array(i + 1).fill(i));
         await s.finishTrial(o.id, complete(i), new Uint8Array([42]));
@@ -140,7 +140,7 @@ describe('checkpoints', () => {
     await withStorage(file, async (s) => {
       for (const name of ['gone', 'kept']) {
         const st = await s.createStudy(study(name));
-        for (let i = 0; i < 3; i++) await s.finishTrial((await s.createTrial(st.id, plan())).id, complete(i), randomCheckpoint(1000));
+        for (let i = 0; i < 3; i++) await s.finishTrial((await create(s, st.id, plan())).id, complete(i), randomCheckpoint(1000));
       }
       assert.equal(await s.deleteStudy('gone'), true);
       assert.equal((await s.listCheckpoints((await s.getStudy('kept'))!.id)).length, 3);
@@ -154,7 +154,7 @@ describe('crash safety', () => {
     const file = files.next();
     const { studyId, trialId } = await withStorage(file, async (s) => {
       const st = await s.createStudy(study('crash'));
-      const t = await s.createTrial(st.id, plan());
+      const t = await create(s, st.id, plan());
       await s.reportEpoch(t.id, epoch(0));
       return { studyId: st.id, trialId: t.id };
     });
@@ -177,7 +177,7 @@ describe('crash safety', () => {
       assert.deepEqual(await s.getHistory(trialId), [epoch(0)]);
       // The orphan is then interrupted and re-run as a new trial of the same slot.
       await s.interruptTrial(trialId, 'worker died');
-      const rerun = await s.createTrial(studyId, plan({ slot: t.slot, retryOf: 0 }));
+      const rerun = await create(s, studyId, plan({ slot: t.slot, retryOf: 0 }));
       assert.equal(rerun.number, 1);
     });
     assert.equal(raw(file, (db) => db.pragma('integrity_check', { simple: true })), 'ok');
@@ -185,7 +185,7 @@ describe('crash safety', () => {
 
   test('the fault point is a no-op unless TUNE_FAULT names it', async () => {
     const file = files.next();
-    const trialId = await withStorage(file, async (s) => (await s.createTrial((await s.createStudy(study('f'))).id, plan())).id);
+    const trialId = await withStorage(file, async (s) => (await create(s, (await s.createStudy(study('f'))).id, plan())).id);
     const r = await runChild(
       `const s = SqliteStorage.open(process.env.FILE);
        await s.finishTrial(${trialId}, { state: 'failed', metrics: {}, epochs: 0, stopReason: 'error', durationS: 0 }, new Uint8Array([1]));
@@ -200,13 +200,33 @@ describe('crash safety', () => {
 });
 
 describe('timing', () => {
+  test('bookkeeping of one trial: createTrial (10 params) + 50 reportEpoch + finishTrial (8 metrics), reported, not asserted', async (t) => {
+    const n = 200;
+    await withStorage(files.next(), async (s) => {
+      const st = await s.createStudy(study('book'));
+      const params = { units: 32, layers: 2, lr: 0.001, optimizer: 'adam', dropout: 0.1, batch: 64, act: 'relu', l2: 1e-4, bn: true, epochs: 50 };
+      const metrics = { val_loss: 0.5, loss: 0.4, mae: 0.3, val_mae: 0.35, mse: 0.2, val_mse: 0.25, r2: 0.9, val_r2: NaN };
+      const start = performance.now();
+      for (let i = 0; i < n; i++) {
+        const trial = await create(s, st.id, plan({ params: { ...params, units: i } }));
+        for (let e = 0; e < 50; e++) {
+          await s.reportEpoch(trial.id, { epoch: e, loss: 1 / (e + 1), val_loss: 1, mae: 0.5, val_mae: 0.6, mse: 0.25, val_mse: 0.3, lr: 0.001, seconds: 0.01 });
+        }
+        await s.finishTrial(trial.id, { state: 'complete', value: 0.5, metrics, epochs: 50, stopReason: 'max_epochs', durationS: 1 });
+      }
+      const ms = (performance.now() - start) / n;
+      t.diagnostic(`one trial's bookkeeping (file, WAL, synchronous=NORMAL), mean of ${n}: ${ms.toFixed(3)} ms`);
+      assert.equal((await s.getTrials(st.id)).length, n);
+    });
+  });
+
   test('time to write a 2.5 MB checkpoint via finishTrial (reported, not asserted)', async (t) => {
     const size = 2.5 * 1024 * 1024;
     await withStorage(files.next(), async (s) => {
       const st = await s.createStudy(study('time'));
       const ms: number[] = [];
       for (let i = 0; i < 7; i++) {
-        const trial = await s.createTrial(st.id, plan());
+        const trial = await create(s, st.id, plan());
         const bytes = randomCheckpoint(size);
         const start = performance.now();
         await s.finishTrial(trial.id, complete(i), bytes);
@@ -214,7 +234,7 @@ describe('timing', () => {
       }
       const bare: number[] = [];
       for (let i = 0; i < 7; i++) {
-        const trial = await s.createTrial(st.id, plan());
+        const trial = await create(s, st.id, plan());
         const start = performance.now();
         await s.finishTrial(trial.id, complete(i));
         bare.push(performance.now() - start);

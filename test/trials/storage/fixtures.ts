@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteStorage, type EpochLog, type NewTrial, type StudyInput, type TrialOutcome } from '../../../src/trials/storage';
+import { SqliteStorage } from '../../../src/trials/storage/sqlite';
+import type { EpochLog, NewTrial, StudyInput, TrialOutcome, TrialRecord } from '../../../src/trials/storage/types';
 
 /** The compiled storage module, for child processes. */
 export const STORAGE_MODULE = path.resolve(__dirname, '..', '..', '..', 'src', 'trials', 'storage', 'sqlite.js');
@@ -38,6 +39,13 @@ let slotCount = 0;
 /** A plan for a plain trial: a fresh random-strategy slot, cpu, worker h:1, from epoch 0. */
 export function plan(overrides: Partial<NewTrial> = {}): NewTrial {
   return { slot: `r:${slotCount++}`, params: {}, backend: 'cpu', worker: { host: 'h', pid: 1 }, initialEpoch: 0, ...overrides };
+}
+
+/** createTrial for a plan that no one else can hold: a lost claim here is a test failure. */
+export async function create(s: SqliteStorage, studyId: number, trial: NewTrial = plan()): Promise<TrialRecord> {
+  const t = await s.createTrial(studyId, trial);
+  if (t === undefined) throw new Error(`unexpectedly lost the claim on slot "${trial.slot}"${trial.retryOf === undefined ? '' : ` (retry of ${trial.retryOf})`}`);
+  return t;
 }
 
 export function complete(value: number, extra: Record<string, number> = {}): TrialOutcome {

@@ -1,10 +1,11 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { UserError } from '../../../src/errors';
-import { SCHEMA_VERSION, SqliteStorage, type TrialRecord } from '../../../src/trials/storage';
-import { MIGRATIONS } from '../../../src/trials/storage/sqlite';
-import { complete, count, epoch, plan, raw, study, tempFiles, withStorage } from './fixtures';
+import { MIGRATIONS, SCHEMA_VERSION, SqliteStorage } from '../../../src/trials/storage/sqlite';
+import type { TrialRecord } from '../../../src/trials/storage/types';
+import { complete, count, create, epoch, plan, raw, study, tempFiles, withStorage } from './fixtures';
 
 const files = tempFiles('tune-migration-');
 
@@ -79,7 +80,7 @@ function columns(db: Database.Database, table: string): string[] {
 const V1_TRIAL = { backend: 'cpu', worker: { host: '', pid: 0 }, initialEpoch: 0, metrics: {} };
 
 describe('migration from schema 1', () => {
-  test('a v1 file is upgraded in place: schema 2, all data readable, slot v1:N, cascades intact', async () => {
+  test('a v1 file is upgraded in place: schema 3, all data readable, slot v1:N, cascades intact', async () => {
     const file = v1File();
     await withStorage(file, async (s) => {
       const old = (await s.getStudy('old'))!;
@@ -107,17 +108,17 @@ describe('migration from schema 1', () => {
         ],
       );
 
-      // The upgraded file works as a schema-2 one.
+      // The upgraded file works as a schema-3 one.
       const it = await s.interruptTrial(12, 'left running by tune 0.1');
       assert.equal(it.state, 'interrupted');
-      const next = await s.createTrial(1, plan({ slot: 'v1:2', retryOf: 2, parent: 0, initialEpoch: 2 }));
+      const next = await create(s, 1, plan({ slot: 'v1:2', retryOf: 2, parent: 0, initialEpoch: 2 }));
       assert.equal(next.number, 3);
       await s.finishTrial(next.id, complete(0.4), new Uint8Array([1, 2, 3]));
       assert.deepEqual(await s.getCheckpoint(next.id), new Uint8Array([1, 2, 3]));
     });
 
     raw(file, (db) => {
-      assert.equal(db.prepare(`SELECT value FROM tune_meta WHERE key = 'schema_version'`).pluck().get(), '2');
+      assert.equal(db.prepare(`SELECT value FROM tune_meta WHERE key = 'schema_version'`).pluck().get(), '3');
       assert.deepEqual(db.pragma('foreign_key_check'), []);
       assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
       const sql = db.prepare(`SELECT group_concat(sql, ';') FROM sqlite_schema`).pluck().get() as string;
@@ -128,7 +129,7 @@ describe('migration from schema 1', () => {
       }
       assert.ok(columns(db, 'trials').includes('slot'));
       const indexes = db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'trials' ORDER BY name`).pluck().all();
-      assert.deepEqual(indexes, ['sqlite_autoindex_trials_1', 'trials_slot']);
+      assert.deepEqual(indexes, ['sqlite_autoindex_trials_1', 'trials_first_attempt', 'trials_retry', 'trials_slot']);
     });
 
     // Cascades from the rebuilt trials table reach metrics, epochs and checkpoints.
@@ -160,7 +161,7 @@ describe('migration from schema 1', () => {
     assert.notEqual(brokenStep2, MIGRATIONS[1]);
     const variants: [string, string[]][] = [
       ['step 2 fails half way', [MIGRATIONS[0]!, brokenStep2]],
-      ['a step 3 fails after step 2 succeeded', [...MIGRATIONS, `CREATE TABLE half_done (x); DELETE FROM trial_metrics; SELECT no_such_function();`]],
+      ['a step 4 fails after steps 2 and 3 succeeded', [...MIGRATIONS, `CREATE TABLE half_done (x); DELETE FROM trial_metrics; SELECT no_such_function();`]],
     ];
     for (const [what, migrations] of variants) {
       const file = v1File();
@@ -179,7 +180,7 @@ describe('migration from schema 1', () => {
           [2, 'v1:2', 'running'],
         ]);
       });
-      assert.equal(schemaVersion(file), '2', what);
+      assert.equal(schemaVersion(file), '3', what);
     }
   });
 
@@ -196,38 +197,169 @@ describe('migration from schema 1', () => {
       (e: unknown) =>
         e instanceof UserError &&
         e.message.includes(file) &&
-        /cannot upgrade this storage to schema 2: .*1 broken foreign key\(s\), e\.g\. trial_metrics row \d+ → trials/.test(e.message),
+        /cannot upgrade this storage to schema 3: .*1 broken foreign key\(s\), e\.g\. trial_metrics row \d+ → trials/.test(e.message),
     );
     assert.deepEqual(snapshot(file), before);
   });
 });
 
+/**
+ * A schema-2 file as tune 0.2 left it: MIGRATIONS[0..1] and two studies. In
+ * study 1: a failed first attempt at slot g:a (0) and its running retry (1),
+ * a complete first attempt at g:b (2) and a running Hyperband child of it
+ * (3); `extra` rows go in after them. Study 2 has a running trial too.
+ */
+function v2File(extra = ''): string {
+  const file = files.next();
+  raw(file, (db) => {
+    db.pragma('journal_mode = WAL');
+    db.exec(MIGRATIONS[0]!);
+    db.exec(MIGRATIONS[1]!);
+    db.exec(`
+      INSERT INTO tune_meta (key, value) VALUES ('schema_version', '2');
+      INSERT INTO studies (id, name, metric, direction, definition_json, definition_hash, created_at)
+        VALUES (1, 'two', 'val_loss', 'min', '{}', 'h', '${T0}'), (2, 'other', 'val_loss', 'max', '{}', 'h', '${T1}');
+      INSERT INTO trials (id, study_id, number, slot, retry_of, state, params_json, backend, worker_host, worker_pid,
+                          budget, rung_iteration, rung_bracket, rung_round, parent, initial_epoch,
+                          value, epochs, stop_reason, error, duration_s, started_at, finished_at) VALUES
+        (10, 1, 0, 'g:a', NULL, 'failed',   '{"u":1}', 'cpu', 'box', 7, NULL, NULL, NULL, NULL, NULL, 0, NULL, 1, 'error', 'oom', 0.5, '${T0}', '${T1}'),
+        (11, 1, 1, 'g:a', 0,    'running',  '{"u":1}', 'cpu', 'box', 8, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, '${T1}', NULL),
+        (12, 1, 2, 'g:b', NULL, 'complete', '{"u":2}', 'cpu', 'box', 7, 1, 0, 1, 0, NULL, 0, 0.5, 1, 'max_epochs', NULL, 1, '${T0}', '${T1}'),
+        (13, 1, 3, 'g:c', NULL, 'running',  '{"u":2}', 'cpu', 'box', 9, 3, 0, 1, 1, 2, 1, NULL, NULL, NULL, NULL, NULL, '${T1}', NULL),
+        (20, 2, 0, 'g:a', NULL, 'running',  '{}',      'cpu', 'box', 9, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, '${T1}', NULL);
+      INSERT INTO trial_metrics (trial_id, study_id, name, value) VALUES (12, 1, 'val_loss', 0.5);
+      INSERT INTO trial_epochs (trial_id, epoch, loss, mae, mse, lr, seconds) VALUES (12, 0, 0.5, 1, 1, 0.1, 0.1);
+      INSERT INTO checkpoints (trial_id, data, bytes, created_at) VALUES (12, x'010203', 3, '${T1}');
+      ${extra}
+    `);
+  });
+  return file;
+}
+
+describe('migration from schema 2', () => {
+  test('a v2 file is upgraded in place: heartbeats for running trials, claim indexes, data intact', async () => {
+    const file = v2File();
+    const before = await (async () => {
+      const at = Date.now() / 1000;
+      await withStorage(file, async () => undefined);
+      return at;
+    })();
+    assert.equal(schemaVersion(file), '3');
+    raw(file, (db) => {
+      const beats = db.prepare(`SELECT id, state, heartbeat_at FROM trials ORDER BY id`).all() as { id: number; state: string; heartbeat_at: number | null }[];
+      for (const b of beats) {
+        if (b.state === 'running') {
+          // The upgrade's time by SQLite's clock: a grace period for whoever runs them.
+          assert.equal(typeof b.heartbeat_at, 'number', `trial ${b.id}`);
+          assert.ok(Math.abs(b.heartbeat_at! - before) < 5, `trial ${b.id}: ${b.heartbeat_at} vs ${before}`);
+        } else {
+          assert.equal(b.heartbeat_at, null, `finished trial ${b.id} has no lease`);
+        }
+      }
+      assert.deepEqual(db.pragma('foreign_key_check'), []);
+      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+    });
+    await withStorage(file, async (s) => {
+      assert.deepEqual((await s.getTrials(1)).map((t) => [t.number, t.slot, t.retryOf, t.parent, t.state, t.worker.pid]), [
+        [0, 'g:a', undefined, undefined, 'failed', 7],
+        [1, 'g:a', 0, undefined, 'running', 8],
+        [2, 'g:b', undefined, undefined, 'complete', 7],
+        [3, 'g:c', undefined, 2, 'running', 9],
+      ]);
+      assert.deepEqual((await s.getTrial(1, 2))!.rung, { iteration: 0, bracket: 1, round: 0 });
+      assert.deepEqual(await s.getCheckpoint(12), new Uint8Array([1, 2, 3]));
+      // A fresh grace period: nothing is stale within a minute of the upgrade.
+      assert.deepEqual(await s.interruptStale(1, 60, 'stale'), []);
+      // Claims on the upgraded file: g:a and g:b are held, trial 0 is retried already.
+      assert.equal(await s.createTrial(1, plan({ slot: 'g:a' })), undefined);
+      assert.equal(await s.createTrial(1, plan({ slot: 'g:b' })), undefined);
+      assert.equal(await s.createTrial(1, plan({ slot: 'g:a', retryOf: 0 })), undefined);
+      assert.equal((await create(s, 1, plan({ slot: 'g:b', retryOf: 2 }))).number, 4);
+      assert.equal((await create(s, 1, plan({ slot: 'g:d' }))).number, 5);
+    });
+  });
+
+  test('an upgraded v2 file has exactly the schema of a fresh file', async () => {
+    const fresh = files.next();
+    await withStorage(fresh, async () => undefined);
+    const upgraded = v2File();
+    await withStorage(upgraded, async () => undefined);
+    const schema = (file: string) => (snapshot(file) as { schema: unknown }).schema;
+    assert.deepEqual(schema(upgraded), schema(fresh));
+  });
+
+  test('a v2 file holding a claim twice is refused, names the duplicates and is left as it was', async () => {
+    const variants: [string, string, RegExp, string][] = [
+      [
+        'two first attempts at one slot',
+        `INSERT INTO trials (id, study_id, number, slot, state, params_json, backend, worker_host, worker_pid, started_at)
+           VALUES (14, 1, 4, 'g:b', 'running', '{}', 'cpu', 'box', 9, '${T1}'), (15, 1, 5, 'g:b', 'failed', '{}', 'cpu', 'box', 9, '${T1}');`,
+        /study "two" has several first attempts at slot "g:b" \(trials 2, 4, 5\)/,
+        `DELETE FROM trials WHERE id IN (14, 15)`,
+      ],
+      [
+        'two retries of one attempt',
+        `INSERT INTO trials (id, study_id, number, slot, retry_of, state, params_json, backend, worker_host, worker_pid, started_at)
+           VALUES (14, 1, 4, 'g:a', 0, 'running', '{}', 'cpu', 'box', 9, '${T1}');`,
+        /study "two" has several retries of trial 0 \(trials 1, 4\)/,
+        `DELETE FROM trials WHERE id = 14`,
+      ],
+    ];
+    for (const [what, extra, names, repair] of variants) {
+      const file = v2File(extra);
+      const before = snapshot(file);
+      assert.throws(
+        () => SqliteStorage.open(file),
+        (e: unknown) =>
+          e instanceof UserError &&
+          e.message.includes(file) &&
+          /cannot upgrade this storage to schema 3: /.test(e.message) &&
+          names.test(e.message) &&
+          /the file is left at schema 2/.test(e.message),
+        what,
+      );
+      assert.deepEqual(snapshot(file), before, what);
+      assert.equal(schemaVersion(file), '2', what);
+      // Once the duplicates are gone, the next open upgrades it.
+      raw(file, (db) => db.exec(repair));
+      await withStorage(file, async (s) => assert.equal((await s.getTrials(1)).length, 4, what));
+      assert.equal(schemaVersion(file), '3', what);
+    }
+  });
+});
+
 describe('schema version', () => {
-  test('a fresh file is at SCHEMA_VERSION; a newer (v3) file is refused and left untouched', async () => {
+  test('a fresh file is at SCHEMA_VERSION; a newer (v4) file is refused and left untouched', async () => {
     const file = files.next();
     await withStorage(file, async (s) => {
       await s.createStudy(study('v'));
     });
-    assert.equal(SCHEMA_VERSION, 2);
+    assert.equal(SCHEMA_VERSION, 3);
     assert.equal(SCHEMA_VERSION, MIGRATIONS.length);
-    assert.equal(schemaVersion(file), '2');
-    raw(file, (db) => db.prepare(`UPDATE tune_meta SET value = '3' WHERE key = 'schema_version'`).run());
+    assert.equal(schemaVersion(file), '3');
+    raw(file, (db) => db.prepare(`UPDATE tune_meta SET value = '4' WHERE key = 'schema_version'`).run());
     const before = snapshot(file);
     assert.throws(
       () => SqliteStorage.open(file),
       (e: unknown) =>
         e instanceof UserError &&
         e.message.includes(file) &&
-        /written by a newer tune \(schema 3\); this tune reads up to schema 2/.test(e.message) &&
+        /written by a newer tune \(schema 4\); this tune reads up to schema 3/.test(e.message) &&
         /upgrade tune/.test(e.message),
     );
     assert.deepEqual(snapshot(file), before);
-    raw(file, (db) => db.prepare(`UPDATE tune_meta SET value = '2' WHERE key = 'schema_version'`).run());
+    raw(file, (db) => db.prepare(`UPDATE tune_meta SET value = '3' WHERE key = 'schema_version'`).run());
     await withStorage(file, async (s) => assert.ok(await s.getStudy('v')));
   });
 
   test('the shipped migrations are frozen', () => {
     assert.ok(Object.isFrozen(MIGRATIONS));
     assert.match(MIGRATIONS[0]!, /state\s+TEXT\s+NOT NULL CHECK \(state IN \('running', 'complete', 'failed'\)\)/);
+    // Steps 1 and 2 shipped: their text is pinned (a change of schema is a new step, never an edit).
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    assert.deepEqual(MIGRATIONS.slice(0, 2).map(sha), [
+      'f097a39746e3e7de0f4976cdb6a142977aecf2a3d35501d2b684e1e882886c1d',
+      '85ed014906bec055adf337cd3a3652f65dca58a0a6f7857f445a09011d5e9fa1',
+    ]);
   });
 });
