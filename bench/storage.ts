@@ -16,6 +16,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openStorage } from '../src/trials/storage';
+import { findPostgresBin, startPostgres } from '../test/helpers/postgres';
 import type { EpochLog, Storage, StudyDump, TrialDump } from '../src/trials/storage/types';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -52,6 +53,26 @@ async function perTrial(storage: Storage, trials: number): Promise<number> {
     await storage.finishTrial(trial.id, { state: 'complete', metrics, value: metrics.val_mae, epochs: 50, stopReason: 'max_epochs', durationS: 1 });
   }
   return (performance.now() - started) / trials;
+}
+
+/** The same workload on a throwaway local PostgreSQL server, when its binaries are here. */
+async function pgPerTrial(): Promise<number | null> {
+  try {
+    findPostgresBin();
+  } catch {
+    return null;
+  }
+  const cluster = await startPostgres();
+  try {
+    const storage = await openStorage(await cluster.createDatabase('bench'));
+    try {
+      return await perTrial(storage, TRIALS);
+    } finally {
+      await storage.close();
+    }
+  } finally {
+    await cluster.stop();
+  }
 }
 
 function optunaPerTrial(trials: number): number | null {
@@ -94,6 +115,7 @@ async function main(): Promise<void> {
   const sqlite = await openStorage(join(dir, 'tune.db'));
   const tuneSqlite = await perTrial(sqlite, TRIALS);
   await sqlite.close();
+  const pg = await pgPerTrial();
   const optuna = optunaPerTrial(OPTUNA_TRIALS);
   const top = await topWallTime(TOP_TRIALS);
   const result = {
@@ -102,6 +124,7 @@ async function main(): Promise<void> {
     optuna_trials: OPTUNA_TRIALS,
     optuna_sqlite_ms_per_trial: optuna === null ? null : round(optuna),
     optuna_over_tune: optuna === null ? null : round(optuna / tuneSqlite),
+    ...(pg === null ? {} : { tune_pg_ms_per_trial: round(pg) }),
     top_100k_s: round(top),
     top_trials: TOP_TRIALS,
   };
@@ -113,6 +136,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       `tune, SQLite:    ${result.tune_sqlite_ms_per_trial} ms per trial (${TRIALS} trials: claim, 10 params, 50 epochs, 8 metrics, complete)`,
+      `tune, PostgreSQL: ${pg === null ? 'n/a (no PostgreSQL binaries)' : `${round(pg)} ms per trial`}`,
       `Optuna, SQLite:  ${result.optuna_sqlite_ms_per_trial ?? 'n/a (no /usr/bin/python3 with optuna)'} ms per trial (${OPTUNA_TRIALS} trials)`,
       `ratio:           ${result.optuna_over_tune ?? 'n/a'}× cheaper`,
       `tune top --json: ${result.top_100k_s} s on ${TOP_TRIALS} complete trials`,

@@ -6,13 +6,23 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../src/errors';
-import { copyCommand } from '../src/cli/copy';
-import { runCommand } from '../src/cli/run';
-import { runWorkers } from '../src/cli/workers';
-import { showCommand } from '../src/cli/show';
-import { studiesCommand } from '../src/cli/studies';
-import { topCommand } from '../src/cli/top';
-import { BACKENDS, type BackendName } from '../src/trials/backend';
+import { BACKENDS, type BackendName } from '../src/trials/backend-names';
+
+// Commands load on use (require, not import: this is CommonJS): `tune top`
+// should not pay for loading TensorFlow.js.
+type Cli = typeof import('../src/cli/run') &
+  typeof import('../src/cli/workers') &
+  typeof import('../src/cli/top') &
+  typeof import('../src/cli/show') &
+  typeof import('../src/cli/studies') &
+  typeof import('../src/cli/copy');
+const cli = <K extends keyof Cli>(module: string, name: K): Cli[K] => (require(`../src/cli/${module}`) as Cli)[name];
+const runCommand: Cli['runCommand'] = (a) => cli('run', 'runCommand')(a);
+const runWorkers: Cli['runWorkers'] = (a) => cli('workers', 'runWorkers')(a);
+const topCommand: Cli['topCommand'] = (a) => cli('top', 'topCommand')(a);
+const showCommand: Cli['showCommand'] = (a) => cli('show', 'showCommand')(a);
+const studiesCommand: Cli['studiesCommand'] = (a) => cli('studies', 'studiesCommand')(a);
+const copyCommand: Cli['copyCommand'] = (a) => cli('copy', 'copyCommand')(a);
 
 const DEFAULT_STORAGE = 'tune.db';
 

@@ -1,6 +1,6 @@
 import { prepareStudy } from '../study/prepare';
 import { runStudy } from '../study/optimize';
-import type { BackendName } from '../trials/backend';
+import type { BackendName } from '../trials/backend-names';
 import { openStorage, redactUrl } from '../trials/storage';
 import { num } from './format';
 import { runObserver } from './progress';
@@ -19,8 +19,7 @@ export interface RunArgs {
   readonly heartbeatSeconds?: number;
 }
 
-/** Exit code of a run stopped by Ctrl-C or SIGTERM, as shells report 128 + SIGINT. */
-export const EXIT_INTERRUPTED = 130;
+import { EXIT_INTERRUPTED } from './exit';
 
 /**
  * `tune run FILE`: validate everything first, then open storage and run.

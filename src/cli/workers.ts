@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { SingleBar } from 'cli-progress';
 import { createStrategy } from '../search';
-import { openStudy } from '../study/optimize';
+import { openStudy } from '../study/open';
 import { prepareStudy } from '../study/prepare';
-import type { BackendName } from '../trials/backend';
+import type { BackendName } from '../trials/backend-names';
 import { openStorage, redactUrl } from '../trials/storage';
 import type { Storage, TrialRecord } from '../trials/storage/types';
 import { num } from './format';
-import { EXIT_INTERRUPTED } from './run';
+import { EXIT_INTERRUPTED } from './exit';
 
 export interface WorkersArgs {
   readonly file: string;

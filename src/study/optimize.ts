@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { UserError } from '../errors';
 import { createStrategy, withRetries } from '../search';
 import type { Strategy, TrialPlan } from '../search/types';
 import { initBackend, type BackendName } from '../trials/backend';
@@ -8,7 +7,6 @@ import { resolveModelConfig } from '../trials/knobs';
 import { faultPoint } from '../trials/storage/fault';
 import {
   type EpochLog,
-  StudyExistsError,
   TrialNotRunningError,
   type StudyRecord,
   type Storage,
@@ -17,7 +15,7 @@ import {
   type WorkerId,
 } from '../trials/storage/types';
 import { trainModel, TrainingInterrupted } from '../trials/train';
-import { changedSections } from './config';
+import { openStudy } from './open';
 import type { PreparedStudy } from './prepare';
 
 /** What a run tells whoever displays it. All optional: the library runs silently. */
@@ -341,41 +339,4 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       resolve();
     });
   });
-}
-
-/**
- * The stored study the file declares: created if new; refused if it changed
- * (with the sections that changed); replaced when `overwrite`.
- */
-export async function openStudy(prepared: PreparedStudy, storage: Storage, overwrite: boolean): Promise<StudyRecord> {
-  const { config, definition, definitionHash } = prepared;
-  const existing = await storage.getStudy(config.name);
-  if (existing && existing.definitionHash !== definitionHash) {
-    if (!overwrite) {
-      const changed = changedSections(existing.definition, definition);
-      throw new UserError(
-        'name',
-        `study "${config.name}" already exists in this storage with a different ${changed.join(', ') || 'definition'}`,
-        'rename the study to start a new one, or pass --overwrite to replace it (its trials are deleted)',
-        config.file,
-      );
-    }
-    await storage.deleteStudy(config.name);
-  } else if (existing) {
-    if (!overwrite) return existing;
-    await storage.deleteStudy(config.name);
-  }
-  try {
-    return await storage.createStudy({
-      name: config.name,
-      metric: config.objective.metric,
-      direction: config.objective.direction,
-      definition,
-      definitionHash,
-    });
-  } catch (err) {
-    // Another worker created it a moment ago: join it, if it is the same study.
-    if (!(err instanceof StudyExistsError) || overwrite) throw err;
-    return openStudy(prepared, storage, false);
-  }
 }

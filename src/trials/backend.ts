@@ -7,8 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
  * loads, else WebAssembly (ships its own binaries, SIMD, one thread in
  * Node), else the pure-JS CPU backend.
  */
-export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKENDS)[number];
+import { BACKENDS, type BackendName } from './backend-names';
+
+export { BACKENDS, type BackendName };
 
 export interface BackendInfo {
   readonly name: BackendName;
