@@ -145,6 +145,13 @@ export async function runStudy(prepared: PreparedStudy, storage: Storage, option
     }
     const decision = strategy.next(trials);
     if (decision.kind === 'stop') {
+      // Trials still running elsewhere may yet fail or go stale and need a re-run:
+      // the study is over when they are, so a dead worker's trial is never left behind.
+      if (trials.some((t) => t.state === 'running')) {
+        await sleep(WAIT_POLL_MS, options.signal);
+        await refresh();
+        continue;
+      }
       reason = decision.reason;
       break;
     }
