@@ -5,7 +5,8 @@ import type { Table } from '../../src/data/csv';
 import { buildDataset, type Dataset } from '../../src/data/dataset';
 import { initBackend } from '../../src/trials/backend';
 import { resolveModelConfig } from '../../src/trials/knobs';
-import { trainModel } from '../../src/trials/train';
+import * as tf from '@tensorflow/tfjs-core';
+import { trainModel, TrainingInterrupted } from '../../src/trials/train';
 
 /** A small regression table: y = 2·x0 − x1 + 0.5·sin(3·x2) + noise, times `scale`. */
 function table(rows: number, scale = 1, seed = 'train-test'): Table {
@@ -117,5 +118,22 @@ describe('trainModel', () => {
       const r = await trainModel({ config, data: dataset(), callbacks: [], seed: optimizer });
       assert.ok(Number.isFinite(r.metrics.val_mae), optimizer);
     }
+  });
+
+  test('no tensor outlives a trial: the count is back to its start after every kind of ending', async () => {
+    const data = dataset();
+    const heavy = resolveModelConfig({ ...small, layers: 2, batch_norm: true, dropout: 0.2, l2: 1e-4, epochs: 6 });
+    const es = [{ early_stopping: { monitor: 'val_loss', patience: 1, restore_best_weights: true } }];
+    const start = tf.memory().numTensors;
+    const finished = await trainModel({ config: heavy, data, callbacks: es, seed: 'm1', checkpoint: true });
+    assert.equal(tf.memory().numTensors, start, 'after a trial with batch norm, dropout, restore and a checkpoint');
+    await trainModel({ config: { ...heavy, epochs: 9 }, data, callbacks: es, seed: 'm1', resume: finished.checkpoint! });
+    assert.equal(tf.memory().numTensors, start, 'after a continued trial');
+    await trainModel({ config: resolveModelConfig({ ...small, optimizer: 'sgd', learning_rate: 1e4, epochs: 5 }), data, callbacks: [], seed: 'nan' });
+    assert.equal(tf.memory().numTensors, start, 'after a NaN failure');
+    const abort = new AbortController();
+    abort.abort();
+    await assert.rejects(trainModel({ config: heavy, data, callbacks: es, seed: 'x', signal: abort.signal }), TrainingInterrupted);
+    assert.equal(tf.memory().numTensors, start, 'after an interrupted trial');
   });
 });

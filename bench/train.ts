@@ -1,0 +1,137 @@
+/**
+ * `npm run bench [-- --json] [--epochs N] [--rss-trials N]`
+ *
+ * Training speed of tune's own trainer (the code path `tune run` uses:
+ * trainModel, validation every epoch) on a 3×300 ReLU MLP, 20 inputs, Adam,
+ * MAE, 4,000 training rows, at batch 32 and 256 — and, in the same script, the
+ * same model, data and loop in PyTorch on one thread (bench/torch_reference.py,
+ * Debian's python3-torch), with their ratio. Then memory over many
+ * consecutive trials: tfjs tensor count and RSS.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import seedrandom from 'seedrandom';
+import { readCsvTable } from '../src/data/csv';
+import { buildDataset, type Dataset } from '../src/data/dataset';
+import { initBackend } from '../src/trials/backend';
+import { resolveModelConfig } from '../src/trials/knobs';
+import { trainModel } from '../src/trials/train';
+
+const ROOT = resolve(__dirname, '..', '..');
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number): number => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const json = args.includes('--json');
+const EPOCHS = flag('--epochs', 3);
+const RSS_TRIALS = flag('--rss-trials', 200);
+const ROWS = 4000;
+const VAL_ROWS = 1000;
+const INPUTS = 20;
+const UNITS = 300;
+const BATCHES = [32, 256];
+const dir = mkdtempSync(join(tmpdir(), 'tune-bench-train-'));
+
+/** A mostly linear target with a nonlinear part, written as CSV so both sides read the same numbers. */
+function writeData(name: string, rows: number, seed: string): string {
+  const rng = seedrandom(seed);
+  const lines = [[...Array.from({ length: INPUTS }, (_, j) => `x${j}`), 'y'].join(',')];
+  for (let i = 0; i < rows; i++) {
+    const x = Array.from({ length: INPUTS }, () => rng() * 2 - 1);
+    const y = x.reduce((s, v, j) => s + v * ((j % 5) - 2) * 0.3, 0) + 0.3 * Math.sin(3 * x[0]!);
+    lines.push([...x, y].map((v) => v.toFixed(6)).join(','));
+  }
+  const path = join(dir, name);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+async function tuneSamplesPerSecond(data: Dataset, batch: number): Promise<number> {
+  const config = resolveModelConfig({ layers: 3, units: UNITS, activation: 'relu', optimizer: 'adam', loss: 'mae', batch_size: batch, epochs: EPOCHS });
+  await trainModel({ config: { ...config, epochs: 1 }, data, callbacks: [], seed: 'warm-up' });
+  const r = await trainModel({ config, data, callbacks: [], seed: 'bench' });
+  const seconds = r.history.reduce((s, h) => s + h.seconds, 0);
+  return (ROWS * r.epochs) / seconds;
+}
+
+function torchReference(train: string, val: string): { version: string; results: Map<number, number> } | { missing: string } {
+  const python = '/usr/bin/python3';
+  if (!existsSync(python)) return { missing: `${python} not found` };
+  const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0) return { missing: 'python3-torch is not installed (apt-get install python3-torch)' };
+  const r = spawnSync(python, [join(ROOT, 'bench', 'torch_reference.py'), train, val, String(UNITS), String(EPOCHS), ...BATCHES.map(String)], {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: '1' },
+  });
+  if (r.status !== 0) return { missing: `the reference failed: ${r.stderr.trim().split('\n').pop()}` };
+  const out = JSON.parse(r.stdout) as { torch: string; results: { batch: number; samples_per_s: number }[] };
+  return { version: out.torch, results: new Map(out.results.map((x) => [x.batch, x.samples_per_s])) };
+}
+
+/** Many consecutive small trials: the tensor count must come back, RSS must not climb. */
+async function memory(data: Dataset): Promise<{ tensors: number[]; rssMb: number[] }> {
+  const config = resolveModelConfig({ layers: 2, units: 32, optimizer: 'adam', batch_size: 256, epochs: 1, batch_norm: true, dropout: 0.1 });
+  const callbacks = [{ early_stopping: { monitor: 'val_loss', patience: 1, restore_best_weights: true } }];
+  const tensors: number[] = [];
+  const rssMb: number[] = [];
+  for (let k = 1; k <= RSS_TRIALS; k++) {
+    await trainModel({ config, data, callbacks, seed: `m${k}`, checkpoint: true });
+    if (k === 1 || k % 50 === 0) {
+      tensors.push(tf.memory().numTensors);
+      rssMb.push(Math.round(process.memoryUsage().rss / 1e6));
+    }
+  }
+  return { tensors, rssMb };
+}
+
+async function main(): Promise<void> {
+  const backend = await initBackend();
+  const trainCsv = writeData('train.csv', ROWS, 'bench-train');
+  const valCsv = writeData('val.csv', VAL_ROWS, 'bench-val');
+  const data = buildDataset(
+    { train: readCsvTable(trainCsv, 'train.csv', 'train'), validation: readCsvTable(valCsv, 'val.csv', 'validation') },
+    { targets: ['y'], standardize: true, seed: 0 },
+  );
+  const tensorsBefore = tf.memory().numTensors;
+  const tune = new Map<number, number>();
+  for (const b of BATCHES) tune.set(b, await tuneSamplesPerSecond(data, b));
+  const torch = torchReference(trainCsv, valCsv);
+  const mem = await memory(data);
+  rmSync(dir, { recursive: true, force: true });
+
+  const rows = BATCHES.map((b) => {
+    const ref = 'results' in torch ? torch.results.get(b) : undefined;
+    return { batch: b, tune_samples_per_s: Math.round(tune.get(b)!), torch_samples_per_s: ref === undefined ? null : Math.round(ref), ratio: ref === undefined ? null : Math.round((tune.get(b)! / ref) * 1000) / 1000 };
+  });
+  const result = {
+    model: `3x${UNITS} relu, ${INPUTS} inputs, adam, mae, ${ROWS} rows, ${EPOCHS} epochs, validation each epoch`,
+    backend: backend.name,
+    threads: 1,
+    torch: 'results' in torch ? { version: torch.version, threads: 1 } : { missing: torch.missing },
+    results: rows,
+    memory: { trials: RSS_TRIALS, tensors_before: tensorsBefore, tensors: mem.tensors, rss_mb: mem.rssMb },
+  };
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  const lines = [`${result.model}; tune on ${backend.name} (1 thread)`];
+  for (const r of rows) {
+    lines.push(
+      `batch ${String(r.batch).padStart(3)}: tune ${r.tune_samples_per_s} samples/s, PyTorch ${r.torch_samples_per_s ?? 'n/a'} samples/s, ratio ${r.ratio ?? 'n/a'}`,
+    );
+  }
+  if ('missing' in torch) lines.push(`PyTorch reference missing: ${torch.missing}`);
+  lines.push(`memory over ${RSS_TRIALS} trials: tensors ${tensorsBefore} → ${mem.tensors.join(', ')}; RSS MB ${mem.rssMb.join(', ')}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((err: unknown) => {
+  rmSync(dir, { recursive: true, force: true });
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exitCode = 1;
+});
