@@ -65,7 +65,7 @@ function torchReference(train: string, val: string): { version: string; results:
   if (probe.status !== 0) return { missing: 'python3-torch is not installed (apt-get install python3-torch)' };
   const r = spawnSync(python, [join(ROOT, 'bench', 'torch_reference.py'), train, val, String(UNITS), String(EPOCHS), ...BATCHES.map(String)], {
     encoding: 'utf8',
-    env: { ...process.env, OMP_NUM_THREADS: '1' },
+    env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
   });
   if (r.status !== 0) return { missing: `the reference failed: ${r.stderr.trim().split('\n').pop()}` };
   const out = JSON.parse(r.stdout) as { torch: string; results: { batch: number; samples_per_s: number }[] };

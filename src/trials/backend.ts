@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
  * Node), else the pure-JS CPU backend.
  */
 import { BACKENDS, type BackendName } from './backend-names';
+import { registerWasmKernels } from './kernels';
 
 export { BACKENDS, type BackendName };
 
@@ -60,6 +61,8 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
     const ok = await tf.setBackend(name);
     if (!ok) return 'did not initialise';
     await tf.ready();
+    // Transposed matmuls (every Dense backward pass) are 8-12× slower than they need be on wasm.
+    if (name === 'wasm') registerWasmKernels();
     if (name === 'cpu') {
       // tfjs-cpu prints a banner on first use in Node urging tfjs-node; tune already
       // reports the backend it chose and why, so the banner is noise in its output.
