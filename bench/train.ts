@@ -18,9 +18,17 @@ import { readCsvTable } from '../src/data/csv';
 import { buildDataset, type Dataset } from '../src/data/dataset';
 import { initBackend } from '../src/trials/backend';
 import { resolveModelConfig } from '../src/trials/knobs';
+import { buildModel, buildOptimizer } from '../src/trials/model';
 import { trainModel } from '../src/trials/train';
+import { permutation } from '../src/data/dataset';
+import { openStorage } from '../src/trials/storage';
+import { runStudy } from '../src/study/optimize';
+import { parseStudy } from '../src/study/config';
+import { hashDefinition, studyDefinition } from '../src/study/config';
 
 const ROOT = resolve(__dirname, '..', '..');
+/** Epochs of the overhead measurement: about a 10 s trial at batch 32 here. */
+const OVERHEAD_EPOCHS = 14;
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => {
   const i = args.indexOf(name);
@@ -72,6 +80,73 @@ function torchReference(train: string, val: string): { version: string; results:
   return { version: out.torch, results: new Map(out.results.map((x) => [x.batch, x.samples_per_s])) };
 }
 
+/**
+ * What tune adds around the arithmetic of a ~10 s trial: the bare loop (the
+ * same mini-batches through optimizer.minimize, nothing else); trainModel
+ * (plus per-epoch metrics and validation, callbacks, final evaluation); a
+ * whole `tune run` trial (plus storage, progress, checkpoint).
+ */
+async function overhead(data: Dataset, trainCsv: string, valCsv: string): Promise<{ bare_s: number; train_s: number; run_s: number }> {
+  const config = resolveModelConfig({ layers: 3, units: UNITS, activation: 'relu', optimizer: 'adam', loss: 'mae', batch_size: 32, epochs: OVERHEAD_EPOCHS });
+  const callbacks = [
+    { early_stopping: { monitor: 'val_loss', patience: 100, restore_best_weights: true } },
+    { reduce_lr_on_plateau: { monitor: 'loss', patience: 100 } },
+  ];
+  // Bare loop.
+  const seeds = seedrandom('bare');
+  const model = buildModel(config, INPUTS, 1, () => Math.floor(seeds() * 2 ** 31));
+  const optimizer = buildOptimizer('adam', 0.001, 0.9);
+  const x = tf.tensor2d(data.train.x, [data.train.rows, INPUTS]);
+  const y = tf.tensor2d(data.train.y, [data.train.rows, 1]);
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const bareStart = performance.now();
+  for (let e = 0; e < OVERHEAD_EPOCHS; e++) {
+    const order = permutation(data.train.rows, seedrandom(`bare:${e}`));
+    for (let i = 0; i < order.length; i += 32) {
+      tf.tidy(() => {
+        const idx = tf.tensor1d(order.slice(i, i + 32), 'int32');
+        const xb = tf.gather(x, idx);
+        const yb = tf.gather(y, idx);
+        optimizer.minimize(() => tf.mean(tf.abs(tf.sub(model.apply(xb, { training: true }) as tf.Tensor, yb))) as tf.Scalar, false, variables);
+      });
+    }
+  }
+  await x.data();
+  const bare = (performance.now() - bareStart) / 1000;
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  model.dispose();
+
+  const trainStart = performance.now();
+  await trainModel({ config, data, callbacks, seed: 'overhead', checkpoint: true });
+  const train = (performance.now() - trainStart) / 1000;
+
+  const study = parseStudy(
+    {
+      name: 'overhead',
+      data: { train: trainCsv, validation: valCsv, targets: ['y'] },
+      strategy: { kind: 'random', max_trials: 1 },
+      space: { layers: 3, units: UNITS, activation: 'relu', optimizer: 'adam', loss: 'mae', batch_size: 32, epochs: OVERHEAD_EPOCHS },
+      callbacks,
+    },
+    join(dir, 'overhead.yaml'),
+  );
+  const definition = studyDefinition(study);
+  const storage = await openStorage(join(dir, 'overhead.db'));
+  const lines: string[] = [];
+  const runStart = performance.now();
+  await runStudy({ config: study, dataset: data, definition, definitionHash: hashDefinition(definition) }, storage, {
+    observer: { trialFinished: ({ trial }) => void lines.push(String(trial.value)), epochEnded: ({ log }) => void lines.push(String(log.loss)) },
+  });
+  const run = (performance.now() - runStart) / 1000;
+  await storage.close();
+  return { bare_s: round2(bare), train_s: round2(train), run_s: round2(run) };
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
 /** Many consecutive small trials: the tensor count must come back, RSS must not climb. */
 async function memory(data: Dataset): Promise<{ tensors: number[]; rssMb: number[] }> {
   const config = resolveModelConfig({ layers: 2, units: 32, optimizer: 'adam', batch_size: 256, epochs: 1, batch_norm: true, dropout: 0.1 });
@@ -100,6 +175,7 @@ async function main(): Promise<void> {
   const tune = new Map<number, number>();
   for (const b of BATCHES) tune.set(b, await tuneSamplesPerSecond(data, b));
   const torch = torchReference(trainCsv, valCsv);
+  const over = args.includes('--no-overhead') ? undefined : await overhead(data, trainCsv, valCsv);
   const mem = await memory(data);
   rmSync(dir, { recursive: true, force: true });
 
@@ -113,6 +189,15 @@ async function main(): Promise<void> {
     threads: 1,
     torch: 'results' in torch ? { version: torch.version, threads: 1 } : { missing: torch.missing },
     results: rows,
+    ...(over
+      ? {
+          overhead: {
+            ...over,
+            loop_pct: round2(((over.train_s - over.bare_s) / over.train_s) * 100),
+            run_pct: round2(((over.run_s - over.train_s) / over.run_s) * 100),
+          },
+        }
+      : {}),
     memory: { trials: RSS_TRIALS, tensors_before: tensorsBefore, tensors: mem.tensors, rss_mb: mem.rssMb },
   };
   if (json) {
@@ -126,6 +211,12 @@ async function main(): Promise<void> {
     );
   }
   if ('missing' in torch) lines.push(`PyTorch reference missing: ${torch.missing}`);
+  if (result.overhead) {
+    const o = result.overhead;
+    lines.push(
+      `a ${OVERHEAD_EPOCHS}-epoch trial at batch 32: bare loop ${o.bare_s} s; trainModel ${o.train_s} s (+${o.loop_pct}%: metrics, validation each epoch, callbacks, final evaluation, checkpoint); tune run ${o.run_s} s (+${o.run_pct}%: storage, progress)`,
+    );
+  }
   lines.push(`memory over ${RSS_TRIALS} trials: tensors ${tensorsBefore} → ${mem.tensors.join(', ')}; RSS MB ${mem.rssMb.join(', ')}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
