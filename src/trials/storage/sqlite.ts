@@ -73,8 +73,8 @@ import {
   type TrialDump,
   type TrialOutcome,
   type TrialRecord,
-  type WorkerId,
 } from './types';
+import { checkInteger, encodeNewTrial, type NewTrialRow, optionalInteger } from './encode';
 
 // ---------------------------------------------------------------------------
 // Schema and migrations
@@ -393,72 +393,12 @@ function decodeRequired(v: DbReal): number {
   return x;
 }
 
-function checkInteger(x: number, what: string): void {
-  if (!Number.isSafeInteger(x) || x < 0) throw new RangeError(`${what} must be a non-negative integer, got ${x}`);
-}
 
-function encodeParams(params: Params): string {
-  for (const [name, v] of Object.entries(params)) {
-    const ok = typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
-    if (!ok) throw new TypeError(`parameter "${name}" is ${String(v)}: parameters must be finite numbers, strings or booleans`);
-  }
-  return JSON.stringify(params);
-}
 
 const STOP_REASONS: readonly StopReason[] = ['max_epochs', 'early_stopping', 'nan', 'error'];
 
-/** The columns of a new trial, validated. */
-interface NewTrialRow {
-  slot: string;
-  retryOf: number | null;
-  paramsJson: string;
-  backend: string;
-  workerHost: string;
-  workerPid: number;
-  budget: number | null;
-  rungIteration: number | null;
-  rungBracket: number | null;
-  rungRound: number | null;
-  parent: number | null;
-  initialEpoch: number;
-}
 
-function optionalInteger(x: number | undefined, what: string): number | null {
-  if (x === undefined) return null;
-  checkInteger(x, what);
-  return x;
-}
 
-function encodeNewTrial(trial: NewTrial): NewTrialRow {
-  if (typeof trial.slot !== 'string' || trial.slot === '') throw new TypeError('a trial slot must be a non-empty string');
-  if (typeof trial.backend !== 'string') throw new TypeError('a trial backend must be a string');
-  const worker = trial.worker as WorkerId | undefined;
-  if (!worker || typeof worker.host !== 'string') throw new TypeError('a trial needs its worker { host, pid }');
-  checkInteger(worker.pid, 'a worker pid');
-  checkInteger(trial.initialEpoch, 'initialEpoch');
-  const budget = optionalInteger(trial.budget, 'a budget');
-  if (budget === 0) throw new RangeError('a budget must be at least 1 epoch');
-  const rung = trial.rung;
-  if (rung !== undefined) {
-    checkInteger(rung.iteration, 'a rung iteration');
-    checkInteger(rung.bracket, 'a rung bracket');
-    checkInteger(rung.round, 'a rung round');
-  }
-  return {
-    slot: trial.slot,
-    retryOf: optionalInteger(trial.retryOf, 'retryOf'),
-    paramsJson: encodeParams(trial.params),
-    backend: trial.backend,
-    workerHost: worker.host,
-    workerPid: worker.pid,
-    budget,
-    rungIteration: rung?.iteration ?? null,
-    rungBracket: rung?.bracket ?? null,
-    rungRound: rung?.round ?? null,
-    parent: optionalInteger(trial.parent, 'parent'),
-    initialEpoch: trial.initialEpoch,
-  };
-}
 
 /** better-sqlite3 binds a Buffer as a BLOB; this one shares the checkpoint's memory (no copy). */
 function checkpointBlob(checkpoint: Uint8Array): Buffer {

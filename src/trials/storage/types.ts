@@ -1,4 +1,3 @@
-import type { Params } from '../../space/types';
 import type { HistoryTrial, TrialPlan, TrialState } from '../../search/types';
 
 /**
