@@ -100,11 +100,18 @@ export async function runStudy(prepared: PreparedStudy, storage: Storage, option
   let trials = await storage.getTrials(study.id);
   const retryFailedBefore = options.retryFailedBefore ?? (options.retryFailed ? trials.length : undefined);
   /** Re-reads the history after marking trials of dead workers interrupted; returns how many it marked. */
+  /** Finished trials never change: read again only from the first trial that still may (cheap at 100,000 trials). */
+  const readHistory = async (): Promise<void> => {
+    const open = trials.findIndex((t) => t.state === 'running');
+    const keep = open === -1 ? trials.length : open;
+    const from = keep < trials.length ? trials[keep]!.number : (trials[trials.length - 1]?.number ?? -1) + 1;
+    trials = [...trials.slice(0, keep), ...(await storage.getTrials(study.id, { fromNumber: from }))];
+  };
   const refresh = async (): Promise<number> => {
     const stale = await storage.interruptStale(study.id, graceSeconds, `no heartbeat for ${graceSeconds}s: its worker is gone`);
-    trials = await storage.getTrials(study.id);
+    await readHistory();
     const orphans = await interruptOrphans(storage, trials, worker.host);
-    if (orphans > 0) trials = await storage.getTrials(study.id);
+    if (orphans > 0) await readHistory();
     return stale.length + orphans;
   };
   const orphans = await refresh();

@@ -555,13 +555,14 @@ const TRIAL_COLUMNS = `t.id, t.study_id, t.number, t.slot, t.retry_of, t.state, 
 const METRICS_OF_T = `LEFT JOIN LATERAL (
     SELECT array_agg(name ORDER BY position) AS metric_names, array_agg(value ORDER BY position) AS metric_values
       FROM trial_metrics WHERE trial_id = t.id) m ON true`;
-/** Trials of study $1 with their metrics: one scan of the study's metrics, grouped, not a query per trial. */
+/** Trials of study $1 numbered $2 or more, with their metrics: one scan of their metrics, grouped, not a query per trial. */
 const TRIALS_OF_STUDY = `
   SELECT ${TRIAL_COLUMNS}, m.metric_names, m.metric_values
     FROM trials t
-    LEFT JOIN (SELECT trial_id, array_agg(name ORDER BY position) AS metric_names, array_agg(value ORDER BY position) AS metric_values
-                 FROM trial_metrics WHERE study_id = $1 GROUP BY trial_id) m ON m.trial_id = t.id
-   WHERE t.study_id = $1
+    LEFT JOIN (SELECT tm.trial_id, array_agg(tm.name ORDER BY tm.position) AS metric_names, array_agg(tm.value ORDER BY tm.position) AS metric_values
+                 FROM trial_metrics tm JOIN trials t2 ON t2.id = tm.trial_id
+                WHERE t2.study_id = $1 AND t2.number >= $2 GROUP BY tm.trial_id) m ON m.trial_id = t.id
+   WHERE t.study_id = $1 AND t.number >= $2
    ORDER BY t.number`;
 const EPOCH_COLUMNS = `epoch, loss, val_loss, mae, val_mae, mse, val_mse, lr, seconds`;
 
@@ -997,9 +998,9 @@ export class PostgresStorage implements Storage {
     if (trialIds.length > 0) await this.db.query(`DELETE FROM checkpoints WHERE trial_id = ANY ($1::bigint[])`, [trialIds]);
   }
 
-  async getTrials(studyId: number): Promise<TrialRecord[]> {
-    // One query for the whole study, metrics included.
-    const { rows } = await this.db.query<TrialRow>(TRIALS_OF_STUDY, [studyId]);
+  async getTrials(studyId: number, options: { fromNumber?: number } = {}): Promise<TrialRecord[]> {
+    // One query, metrics included.
+    const { rows } = await this.db.query<TrialRow>(TRIALS_OF_STUDY, [studyId, options.fromNumber ?? 0]);
     return rows.map(toTrial);
   }
 
@@ -1049,7 +1050,7 @@ export class PostgresStorage implements Storage {
       const studyRow = studies.rows[0];
       if (!studyRow) return undefined;
       const study = toStudy(studyRow);
-      const trials = (await c.query<TrialRow>(TRIALS_OF_STUDY, [study.id])).rows.map(toTrial);
+      const trials = (await c.query<TrialRow>(TRIALS_OF_STUDY, [study.id, 0])).rows.map(toTrial);
       const epochs = await c.query<EpochRow & { trial_id: number }>(
         `SELECT e.trial_id, ${EPOCH_COLUMNS.split(', ').map((col) => `e.${col}`).join(', ')}
            FROM trial_epochs e JOIN trials t ON t.id = e.trial_id

@@ -748,6 +748,9 @@ function prepareStatements(db: Database.Database) {
     trialsOfStudy: db.prepare<[number], TrialRow>(
       `SELECT ${TRIAL_COLUMNS} FROM trials t WHERE t.study_id = ? ORDER BY t.number`,
     ),
+    trialsOfStudyFrom: db.prepare<[number, number], TrialRow>(
+      `SELECT ${TRIAL_COLUMNS} FROM trials t WHERE t.study_id = ? AND t.number >= ? ORDER BY t.number`,
+    ),
     finishTrial: db.prepare<
       {
         id: number;
@@ -788,6 +791,10 @@ function prepareStatements(db: Database.Database) {
     ),
     metricsOfStudy: db.prepare<[number], MetricRow>(
       `SELECT trial_id, name, value FROM trial_metrics WHERE study_id = ? ORDER BY trial_id, rowid`,
+    ),
+    metricsOfStudyFrom: db.prepare<[number, number], MetricRow>(
+      `SELECT m.trial_id, m.name, m.value FROM trial_metrics m JOIN trials t ON t.id = m.trial_id
+        WHERE t.study_id = ? AND t.number >= ? ORDER BY m.trial_id, m.rowid`,
     ),
     /** Metrics of a list of trials, given as a JSON array of ids. */
     metricsOfTrials: db.prepare<[string], MetricRow>(
@@ -1104,11 +1111,14 @@ export class SqliteStorage implements Storage {
     if (trialIds.length > 0) this.stmt.deleteCheckpoints.run(JSON.stringify(trialIds));
   }
 
-  async getTrials(studyId: number): Promise<TrialRecord[]> {
-    // Two queries for the whole study, inside one read transaction so they agree.
+  async getTrials(studyId: number, options: { fromNumber?: number } = {}): Promise<TrialRecord[]> {
+    // Two queries, inside one read transaction so they agree.
+    const from = options.fromNumber ?? 0;
     return this.db.transaction(() => {
-      const rows = this.stmt.trialsOfStudy.all(studyId);
-      const metrics = groupMetrics(this.stmt.metricsOfStudy.all(studyId));
+      const rows = from > 0 ? this.stmt.trialsOfStudyFrom.all(studyId, from) : this.stmt.trialsOfStudy.all(studyId);
+      const metrics = groupMetrics(
+        from > 0 ? this.stmt.metricsOfStudyFrom.all(studyId, from) : this.stmt.metricsOfStudy.all(studyId),
+      );
       return rows.map((row) => toTrial(row, metrics.get(row.id) ?? {}));
     })();
   }

@@ -151,8 +151,12 @@ export interface Storage {
   listCheckpoints(studyId: number): Promise<{ trialId: number; bytes: number }[]>;
   deleteCheckpoints(trialIds: readonly number[]): Promise<void>;
 
-  /** All trials of a study in number order, without history. */
-  getTrials(studyId: number): Promise<TrialRecord[]>;
+  /**
+   * Trials of a study in number order, without history; with `fromNumber`,
+   * only those numbered that or more (finished trials never change, so a
+   * caller that has them need not read them again).
+   */
+  getTrials(studyId: number, options?: { readonly fromNumber?: number }): Promise<TrialRecord[]>;
   getTrial(studyId: number, number: number): Promise<TrialRecord | undefined>;
   getHistory(trialId: number): Promise<EpochLog[]>;
   /** Complete trials having `metric`, best first (ties: lower number first). */

@@ -278,6 +278,21 @@ function storageContract(engine: string, factory: Factory): void {
       assert.equal(again[0]!.worker.pid, 1);
     }));
 
+    test('getTrials fromNumber: only trials numbered that or more, with their metrics', fresh(async (s) => {
+      const st = await s.createStudy(study('tail'));
+      const other = await s.createStudy(study('other-tail'));
+      for (const n of [0, 1, 2, 3, 4]) {
+        const t = await claim(s, st.id, plan({ params: { n } }));
+        await s.finishTrial(t.id, complete(n, { [`m${n}`]: n }));
+        await s.finishTrial((await claim(s, other.id)).id, complete(99));
+      }
+      const all = await s.getTrials(st.id);
+      const tail = await s.getTrials(st.id, { fromNumber: 3 });
+      assert.deepEqual(tail, all.slice(3));
+      assert.deepEqual(await s.getTrials(st.id, { fromNumber: 0 }), all);
+      assert.deepEqual(await s.getTrials(st.id, { fromNumber: 5 }), []);
+    }));
+
     test('a finished trial is read-only; unknown ids are refused', fresh(async (s) => {
       const st = await s.createStudy(study('ro'));
       const t = await claim(s, st.id);
