@@ -80,13 +80,32 @@ function torchReference(train: string, val: string): { version: string; results:
   return { version: out.torch, results: new Map(out.results.map((x) => [x.batch, x.samples_per_s])) };
 }
 
+/** Each overhead timing is the best of this many runs: the machine's noise is larger than the effect. */
+const OVERHEAD_REPEATS = 3;
+
 /**
  * What tune adds around the arithmetic of a ~10 s trial: the bare loop (the
- * same mini-batches through optimizer.minimize, nothing else); trainModel
- * (plus per-epoch metrics and validation, callbacks, final evaluation); a
- * whole `tune run` trial (plus storage, progress, checkpoint).
+ * same mini-batches through optimizer.minimize and a validation forward pass
+ * each epoch, nothing else); trainModel (plus per-epoch metrics, callbacks,
+ * final evaluation, checkpoint); a whole `tune run` trial (plus storage, progress).
  */
 async function overhead(data: Dataset, trainCsv: string, valCsv: string): Promise<{ bare_s: number; train_s: number; run_s: number }> {
+  const best = { bare_s: Infinity, train_s: Infinity, run_s: Infinity };
+  for (let r = 0; r < OVERHEAD_REPEATS; r++) {
+    const o = await overheadOnce(data, trainCsv, valCsv, r);
+    best.bare_s = Math.min(best.bare_s, o.bare_s);
+    best.train_s = Math.min(best.train_s, o.train_s);
+    best.run_s = Math.min(best.run_s, o.run_s);
+  }
+  return best;
+}
+
+async function overheadOnce(
+  data: Dataset,
+  trainCsv: string,
+  valCsv: string,
+  repeat: number,
+): Promise<{ bare_s: number; train_s: number; run_s: number }> {
   const config = resolveModelConfig({ layers: 3, units: UNITS, activation: 'relu', optimizer: 'adam', loss: 'mae', batch_size: 32, epochs: OVERHEAD_EPOCHS });
   const callbacks = [
     { early_stopping: { monitor: 'val_loss', patience: 100, restore_best_weights: true } },
@@ -98,6 +117,8 @@ async function overhead(data: Dataset, trainCsv: string, valCsv: string): Promis
   const optimizer = buildOptimizer('adam', 0.001, 0.9);
   const x = tf.tensor2d(data.train.x, [data.train.rows, INPUTS]);
   const y = tf.tensor2d(data.train.y, [data.train.rows, 1]);
+  const vx = tf.tensor2d(data.validation!.x, [data.validation!.rows, INPUTS]);
+  const vy = tf.tensor2d(data.validation!.y, [data.validation!.rows, 1]);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const bareStart = performance.now();
   for (let e = 0; e < OVERHEAD_EPOCHS; e++) {
@@ -110,15 +131,20 @@ async function overhead(data: Dataset, trainCsv: string, valCsv: string): Promis
         optimizer.minimize(() => tf.mean(tf.abs(tf.sub(model.apply(xb, { training: true }) as tf.Tensor, yb))) as tf.Scalar, false, variables);
       });
     }
+    // The validation pass is part of the protocol (PyTorch's reference does it too), not overhead.
+    const valLoss = tf.tidy(() => tf.mean(tf.abs(tf.sub(model.apply(vx, { training: false }) as tf.Tensor, vy))));
+    await valLoss.data();
+    valLoss.dispose();
   }
   await x.data();
   const bare = (performance.now() - bareStart) / 1000;
-  tf.dispose([x, y]);
+  tf.dispose([x, y, vx, vy]);
   optimizer.dispose();
   model.dispose();
 
   const trainStart = performance.now();
-  await trainModel({ config, data, callbacks, seed: 'overhead', checkpoint: true });
+  // The seed `tune run` gives the study's first trial (study seed 0, slot r:0): the very same computation.
+  await trainModel({ config, data, callbacks, seed: '0:r:0', checkpoint: true });
   const train = (performance.now() - trainStart) / 1000;
 
   const study = parseStudy(
@@ -132,7 +158,7 @@ async function overhead(data: Dataset, trainCsv: string, valCsv: string): Promis
     join(dir, 'overhead.yaml'),
   );
   const definition = studyDefinition(study);
-  const storage = await openStorage(join(dir, 'overhead.db'));
+  const storage = await openStorage(join(dir, `overhead-${repeat}.db`));
   const lines: string[] = [];
   const runStart = performance.now();
   await runStudy({ config: study, dataset: data, definition, definitionHash: hashDefinition(definition) }, storage, {
@@ -214,7 +240,7 @@ async function main(): Promise<void> {
   if (result.overhead) {
     const o = result.overhead;
     lines.push(
-      `a ${OVERHEAD_EPOCHS}-epoch trial at batch 32: bare loop ${o.bare_s} s; trainModel ${o.train_s} s (+${o.loop_pct}%: metrics, validation each epoch, callbacks, final evaluation, checkpoint); tune run ${o.run_s} s (+${o.run_pct}%: storage, progress)`,
+      `a ${OVERHEAD_EPOCHS}-epoch trial at batch 32: bare loop with validation ${o.bare_s} s; trainModel ${o.train_s} s (+${o.loop_pct}%: metrics, callbacks, final evaluation, checkpoint); tune run ${o.run_s} s (+${o.run_pct}%: storage, progress)`,
     );
   }
   lines.push(`memory over ${RSS_TRIALS} trials: tensors ${tensorsBefore} → ${mem.tensors.join(', ')}; RSS MB ${mem.rssMb.join(', ')}`);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { FusedAdamOptimizer } from './adam';
 import type { Activation, Initializer, ModelConfig, OptimizerName } from './knobs';
 
 /**
@@ -91,7 +92,8 @@ export function buildOptimizer(name: OptimizerName, learningRate: number, moment
     case 'nesterov':
       return tf.train.momentum(learningRate, momentum, true);
     case 'adam':
-      return tf.train.adam(learningRate, 0.9, 0.999, 1e-7);
+      // tf.train.adam's arithmetic and state, one fused kernel per variable on wasm.
+      return new FusedAdamOptimizer(learningRate, 0.9, 0.999, 1e-7);
     case 'rmsprop':
       return tf.train.rmsprop(learningRate, 0.9, 0, 1e-7, false);
   }
