@@ -102,8 +102,11 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
       // it runs in one trial or in a trial that continues another.
       const order = permutation(data.train.rows, seedrandom(`${input.seed}:shuffle:${epoch}`));
       const dropoutSeeds = seedrandom(`${input.seed}:dropout:${epoch}`);
-      const sums = tf.tidy(() => [tf.scalar(0), tf.zeros([data.targets.length]), tf.zeros([data.targets.length])]);
-      let [sumLoss, sumAbs, sumSq] = sums as [tf.Tensor, tf.Tensor, tf.Tensor];
+      // Per-batch losses and errors stay on the device and are summed once per
+      // epoch: a handful of kernels per epoch instead of nine per batch.
+      const losses: tf.Tensor[] = [];
+      const errors: tf.Tensor[] = [];
+      const sizes: number[] = [];
       for (let start = 0; start < order.length; start += config.batchSize) {
         // tfjs kernels run synchronously here, so nothing else would get a turn:
         // hand the event loop a moment now and then, for Ctrl-C and timers.
@@ -112,39 +115,41 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
           lastYield = performance.now();
         }
         if (input.signal?.aborted) {
-          tf.dispose([sumLoss, sumAbs, sumSq]);
+          tf.dispose([...losses, ...errors]);
           throw new TrainingInterrupted();
         }
         const idx = order.slice(start, start + config.batchSize);
         for (const layer of dropoutLayers) {
           (layer as unknown as { seed: number }).seed = Math.floor(dropoutSeeds() * 2 ** 31);
         }
-        const next = tf.tidy(() => {
+        const [loss, err] = tf.tidy(() => {
           const indices = tf.tensor1d(idx, 'int32');
           const xb = tf.gather(train.x, indices);
           const yb = tf.gather(train.y, indices);
           let pred: tf.Tensor | undefined;
-          const loss = optimizer.minimize(
+          const batchLoss = optimizer.minimize(
             () => {
               // minimize() runs this inside its own tidy; keep the predictions for the metrics.
               pred = tf.keep(model.apply(xb, { training: true }) as tf.Tensor);
-              return tf.add(lossFn(config.loss, yb, pred), penalty()) as tf.Scalar;
+              const l = lossFn(config.loss, yb, pred);
+              return config.l2 > 0 ? (tf.add(l, penalty()) as tf.Scalar) : l;
             },
             true,
             variables,
           )!;
-          const err = tf.sub(pred!, yb);
+          const e = tf.sub(pred!, yb);
           pred!.dispose();
-          const n = idx.length;
-          return [
-            tf.add(sumLoss, tf.mul(loss, n)),
-            tf.add(sumAbs, tf.sum(tf.abs(err), 0)),
-            tf.add(sumSq, tf.sum(tf.square(err), 0)),
-          ];
+          return [batchLoss, e];
         });
-        tf.dispose([sumLoss, sumAbs, sumSq]);
-        [sumLoss, sumAbs, sumSq] = next as [tf.Tensor, tf.Tensor, tf.Tensor];
+        losses.push(loss!);
+        errors.push(err!);
+        sizes.push(idx.length);
       }
+      const [sumLoss, sumAbs, sumSq] = tf.tidy(() => {
+        const e = tf.concat(errors, 0);
+        return [tf.sum(tf.mul(tf.stack(losses), tf.tensor1d(sizes))), tf.sum(tf.abs(e), 0), tf.sum(tf.square(e), 0)];
+      }) as [tf.Tensor, tf.Tensor, tf.Tensor];
+      tf.dispose([...losses, ...errors]);
       const n = data.train.rows;
       const loss = (await sumLoss.data())[0]! / n;
       const mae = unscaledMean(await sumAbs.data(), data.yScaler.std, n, 1);
