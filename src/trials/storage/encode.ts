@@ -66,3 +66,31 @@ export function encodeNewTrial(trial: NewTrial): NewTrialRow {
     initialEpoch: trial.initialEpoch,
   };
 }
+
+/**
+ * The links inside a dump must hold as createTrial keeps them in a storage:
+ * numbers unique, parent and retried attempt present, a retry on its
+ * attempt's slot, one first attempt per slot, one retry per attempt.
+ */
+export function checkDumpLinks(rows: readonly (Pick<NewTrialRow, 'slot' | 'retryOf' | 'parent'> & { readonly number: number })[]): void {
+  const byNumber = new Map<number, Pick<NewTrialRow, 'slot'>>();
+  for (const row of rows) {
+    if (byNumber.has(row.number)) throw new Error(`the dump has two trials number ${row.number}`);
+    byNumber.set(row.number, row);
+  }
+  const firstAttempts = new Set<string>();
+  const retried = new Set<number>();
+  for (const row of rows) {
+    if (row.parent !== null && !byNumber.has(row.parent)) throw new Error(`trial ${row.number}: parent ${row.parent} is not in the dump`);
+    if (row.retryOf === null) {
+      if (firstAttempts.has(row.slot)) throw new Error(`the dump has two first attempts at slot "${row.slot}"`);
+      firstAttempts.add(row.slot);
+    } else {
+      const attempt = byNumber.get(row.retryOf);
+      if (!attempt) throw new Error(`trial ${row.number}: retryOf ${row.retryOf} is not in the dump`);
+      if (attempt.slot !== row.slot) throw new Error(`trial ${row.number} retries trial ${row.retryOf} of another slot`);
+      if (retried.has(row.retryOf)) throw new Error(`the dump has two retries of trial ${row.retryOf}`);
+      retried.add(row.retryOf);
+    }
+  }
+}

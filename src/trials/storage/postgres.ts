@@ -65,7 +65,7 @@ import {
   type TrialOutcome,
   type TrialRecord,
 } from './types';
-import { checkInteger, encodeNewTrial, type NewTrialRow, optionalInteger } from './encode';
+import { checkDumpLinks, checkInteger, encodeNewTrial, type NewTrialRow, optionalInteger } from './encode';
 
 // ---------------------------------------------------------------------------
 // Schema and migrations
@@ -456,26 +456,7 @@ function checkDump(trials: readonly TrialDump[]): { trial: TrialDump; row: NewTr
     return { trial: t, row: encodeNewTrial(t) };
   });
   checked.sort((a, b) => a.trial.number - b.trial.number);
-  const byNumber = new Map<number, NewTrialRow>();
-  for (const { trial, row } of checked) {
-    if (byNumber.has(trial.number)) throw new Error(`the dump has two trials number ${trial.number}`);
-    byNumber.set(trial.number, row);
-  }
-  const firstAttempts = new Set<string>();
-  const retried = new Set<number>();
-  for (const { trial, row } of checked) {
-    if (row.parent !== null && !byNumber.has(row.parent)) throw new Error(`trial ${trial.number}: parent ${row.parent} is not in the dump`);
-    if (row.retryOf === null) {
-      if (firstAttempts.has(row.slot)) throw new Error(`the dump has two first attempts at slot "${row.slot}"`);
-      firstAttempts.add(row.slot);
-    } else {
-      const attempt = byNumber.get(row.retryOf);
-      if (!attempt) throw new Error(`trial ${trial.number}: retryOf ${row.retryOf} is not in the dump`);
-      if (attempt.slot !== row.slot) throw new Error(`trial ${trial.number} retries trial ${row.retryOf} of another slot`);
-      if (retried.has(row.retryOf)) throw new Error(`the dump has two retries of trial ${row.retryOf}`);
-      retried.add(row.retryOf);
-    }
-  }
+  checkDumpLinks(checked.map(({ trial, row }) => ({ ...row, number: trial.number })));
   return checked;
 }
 

@@ -74,7 +74,7 @@ import {
   type TrialOutcome,
   type TrialRecord,
 } from './types';
-import { checkInteger, encodeNewTrial, type NewTrialRow, optionalInteger } from './encode';
+import { checkDumpLinks, checkInteger, encodeNewTrial, type NewTrialRow, optionalInteger } from './encode';
 
 // ---------------------------------------------------------------------------
 // Schema and migrations
@@ -491,26 +491,7 @@ function encodeDumpTrial(t: TrialDump): EncodedDumpTrial {
 function encodeDump(trials: readonly TrialDump[]): EncodedDumpTrial[] {
   if (!Array.isArray(trials)) throw new TypeError('a study dump needs its trials array');
   const encoded = trials.map(encodeDumpTrial).sort((a, b) => a.row.number - b.row.number);
-  const byNumber = new Map<number, DumpTrialRow>();
-  for (const { row } of encoded) {
-    if (byNumber.has(row.number)) throw new Error(`the dump has two trials number ${row.number}`);
-    byNumber.set(row.number, row);
-  }
-  const firstAttempts = new Set<string>();
-  const retried = new Set<number>();
-  for (const { row } of encoded) {
-    if (row.parent !== null && !byNumber.has(row.parent)) throw new Error(`trial ${row.number}: parent ${row.parent} is not in the dump`);
-    if (row.retryOf === null) {
-      if (firstAttempts.has(row.slot)) throw new Error(`the dump has two first attempts at slot "${row.slot}"`);
-      firstAttempts.add(row.slot);
-    } else {
-      const attempt = byNumber.get(row.retryOf);
-      if (!attempt) throw new Error(`trial ${row.number}: retryOf ${row.retryOf} is not in the dump`);
-      if (attempt.slot !== row.slot) throw new Error(`trial ${row.number} retries trial ${row.retryOf} of another slot`);
-      if (retried.has(row.retryOf)) throw new Error(`the dump has two retries of trial ${row.retryOf}`);
-      retried.add(row.retryOf);
-    }
-  }
+  checkDumpLinks(encoded.map(({ row }) => row));
   return encoded;
 }
 
