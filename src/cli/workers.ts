@@ -105,7 +105,7 @@ class WorkersDisplay {
   private done: number;
 
   constructor(
-    private readonly name: string,
+    name: string,
     private readonly metric: string,
     private readonly planned: number | undefined,
     before: readonly TrialRecord[],

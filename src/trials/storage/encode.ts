@@ -1,5 +1,6 @@
 import type { Params } from '../../space/types';
-import type { NewTrial, WorkerId } from './types';
+import type { NewTrial, StopReason, TrialDump, WorkerId } from './types';
+import type { TrialState } from '../../search/types';
 
 /** Checks and encodings of a new trial shared by the storage engines: the same input is refused the same way on SQLite and PostgreSQL. */
 /** The columns of a new trial, validated. */
@@ -93,4 +94,22 @@ export function checkDumpLinks(rows: readonly (Pick<NewTrialRow, 'slot' | 'retry
       retried.add(row.retryOf);
     }
   }
+}
+
+export const TRIAL_STATES: readonly TrialState[] = ['running', 'complete', 'failed', 'interrupted'];
+export const STOP_REASONS: readonly StopReason[] = ['max_epochs', 'early_stopping', 'nan', 'error'];
+
+/** The checks of one dumped trial every engine makes before encoding it; returns how to name it in messages. */
+export function checkDumpTrial(t: TrialDump): string {
+  const what = `trial ${String(t.number)}`;
+  checkInteger(t.number, 'a trial number');
+  if (!TRIAL_STATES.includes(t.state)) throw new TypeError(`${what}: unknown state ${String(t.state)}`);
+  if (t.stopReason !== undefined && !STOP_REASONS.includes(t.stopReason)) {
+    throw new TypeError(`${what}: unknown stop reason ${String(t.stopReason)}`);
+  }
+  for (const [key, v] of [['startedAt', t.startedAt], ['finishedAt', t.finishedAt ?? ''], ['error', t.error ?? '']] as const) {
+    if (typeof v !== 'string') throw new TypeError(`${what}: ${key} must be a string`);
+  }
+  if (!Array.isArray(t.history)) throw new TypeError(`${what}: history must be an array`);
+  return what;
 }

@@ -65,7 +65,7 @@ import {
   type TrialOutcome,
   type TrialRecord,
 } from './types';
-import { checkDumpLinks, checkInteger, encodeNewTrial, type NewTrialRow, optionalInteger } from './encode';
+import { checkDumpLinks, checkDumpTrial, checkInteger, STOP_REASONS, encodeNewTrial, type NewTrialRow, optionalInteger } from './encode';
 
 // ---------------------------------------------------------------------------
 // Schema and migrations
@@ -382,8 +382,6 @@ const TYPES = {
 // Validation (the same rules and messages as the SQLite engine)
 // ---------------------------------------------------------------------------
 
-const STATES: readonly TrialState[] = ['running', 'complete', 'failed', 'interrupted'];
-const STOP_REASONS: readonly StopReason[] = ['max_epochs', 'early_stopping', 'nan', 'error'];
 
 
 
@@ -442,16 +440,7 @@ function epochValues(log: EpochLog): unknown[] {
 function checkDump(trials: readonly TrialDump[]): { trial: TrialDump; row: NewTrialRow }[] {
   if (!Array.isArray(trials)) throw new TypeError('a study dump needs its trials array');
   const checked = trials.map((t) => {
-    const what = `trial ${String(t.number)}`;
-    checkInteger(t.number, 'a trial number');
-    if (!STATES.includes(t.state)) throw new TypeError(`${what}: unknown state ${String(t.state)}`);
-    if (t.stopReason !== undefined && !STOP_REASONS.includes(t.stopReason)) {
-      throw new TypeError(`${what}: unknown stop reason ${String(t.stopReason)}`);
-    }
-    for (const [key, v] of [['startedAt', t.startedAt], ['finishedAt', t.finishedAt ?? ''], ['error', t.error ?? '']] as const) {
-      if (typeof v !== 'string') throw new TypeError(`${what}: ${key} must be a string`);
-    }
-    if (!Array.isArray(t.history)) throw new TypeError(`${what}: history must be an array`);
+    checkDumpTrial(t);
     if (t.checkpoint !== undefined && !(t.checkpoint instanceof Uint8Array)) throw new TypeError('a checkpoint must be a Uint8Array');
     return { trial: t, row: encodeNewTrial(t) };
   });

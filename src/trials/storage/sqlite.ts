@@ -74,7 +74,7 @@ import {
   type TrialOutcome,
   type TrialRecord,
 } from './types';
-import { checkDumpLinks, checkInteger, encodeNewTrial, type NewTrialRow, optionalInteger } from './encode';
+import { checkDumpLinks, checkDumpTrial, checkInteger, STOP_REASONS, encodeNewTrial, type NewTrialRow, optionalInteger } from './encode';
 
 // ---------------------------------------------------------------------------
 // Schema and migrations
@@ -395,7 +395,6 @@ function decodeRequired(v: DbReal): number {
 
 
 
-const STOP_REASONS: readonly StopReason[] = ['max_epochs', 'early_stopping', 'nan', 'error'];
 
 
 
@@ -429,7 +428,6 @@ function encodeMetrics(metrics: Metrics): (readonly [string, DbReal])[] {
   return Object.entries(metrics).map(([name, v]) => [name, encodeReal(v, `metric "${name}"`)] as const);
 }
 
-const TRIAL_STATES: readonly TrialState[] = ['running', 'complete', 'failed', 'interrupted'];
 
 /** The columns of an imported trial, validated one by one (links are checked across the dump by `encodeDump`). */
 interface DumpTrialRow extends NewTrialRow {
@@ -452,16 +450,7 @@ interface EncodedDumpTrial {
 }
 
 function encodeDumpTrial(t: TrialDump): EncodedDumpTrial {
-  const what = `trial ${String(t.number)}`;
-  checkInteger(t.number, 'a trial number');
-  if (!TRIAL_STATES.includes(t.state)) throw new TypeError(`${what}: unknown state ${String(t.state)}`);
-  if (t.stopReason !== undefined && !STOP_REASONS.includes(t.stopReason)) {
-    throw new TypeError(`${what}: unknown stop reason ${String(t.stopReason)}`);
-  }
-  for (const [key, v] of [['startedAt', t.startedAt], ['finishedAt', t.finishedAt ?? ''], ['error', t.error ?? '']] as const) {
-    if (typeof v !== 'string') throw new TypeError(`${what}: ${key} must be a string`);
-  }
-  if (!Array.isArray(t.history)) throw new TypeError(`${what}: history must be an array`);
+  const what = checkDumpTrial(t);
   const encoded: EncodedDumpTrial = {
     row: {
       ...encodeNewTrial(t),
