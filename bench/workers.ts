@@ -2,8 +2,9 @@
  * `npm run bench:workers [-- --json] [--study FILE]`
  *
  * Wall time of `tune run studies/seed-mlp.yaml` with one worker and with two,
- * in this same script, each into a fresh SQLite file; their ratio; and a
- * check that neither ran a parameter set twice and both ran the same ones.
+ * in this same script, each into a fresh SQLite file, alternating and
+ * repeated (`--repeats`, default 2; medians); their ratio; and a check that no
+ * run ran a parameter set twice and all ran the same ones.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +17,9 @@ const args = process.argv.slice(2);
 const at = args.indexOf('--study');
 const STUDY = at >= 0 ? resolve(args[at + 1]!) : join(ROOT, 'studies', 'seed-mlp.yaml');
 const json = args.includes('--json');
+const at2 = args.indexOf('--repeats');
+/** Runs alternate 1, 2, 1, 2, …: this machine's speed drifts between runs by more than the effect. */
+const REPEATS = at2 >= 0 ? Number(args[at2 + 1]) : 2;
 const dir = mkdtempSync(join(tmpdir(), 'tune-bench-workers-'));
 
 interface Run {
@@ -26,8 +30,8 @@ interface Run {
   readonly paramSets: string[];
 }
 
-async function run(workers: number): Promise<Run> {
-  const db = join(dir, `w${workers}.db`);
+async function run(workers: number, repeat: number): Promise<Run> {
+  const db = join(dir, `w${workers}-${repeat}.db`);
   const started = performance.now();
   const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'tune.js'), 'run', STUDY, '--storage', db, '--workers', String(workers)], {
     encoding: 'utf8',
@@ -47,9 +51,15 @@ async function run(workers: number): Promise<Run> {
 }
 
 async function main(): Promise<void> {
-  const one = await run(1);
-  const two = await run(2);
+  const ones: Run[] = [];
+  const twos: Run[] = [];
+  for (let r = 0; r < REPEATS; r++) {
+    ones.push(await run(1, r));
+    twos.push(await run(2, r));
+  }
   rmSync(dir, { recursive: true, force: true });
+  const one = median(ones);
+  const two = median(twos);
   const result = {
     study: STUDY,
     cores: cpus().length,
@@ -57,8 +67,9 @@ async function main(): Promise<void> {
     workers_2_s: round(two.seconds),
     speedup: round(one.seconds / two.seconds),
     trials: [one.trials, two.trials],
-    duplicates: one.duplicates + two.duplicates,
-    same_parameter_sets: JSON.stringify(one.paramSets) === JSON.stringify(two.paramSets),
+    runs_s: { workers_1: ones.map((r) => round(r.seconds)), workers_2: twos.map((r) => round(r.seconds)) },
+    duplicates: [...ones, ...twos].reduce((n, r) => n + r.duplicates, 0),
+    same_parameter_sets: [...ones, ...twos].every((r) => JSON.stringify(r.paramSets) === JSON.stringify(one.paramSets)),
   };
   if (json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -69,6 +80,11 @@ async function main(): Promise<void> {
     );
   }
   if (result.duplicates > 0 || !result.same_parameter_sets) process.exitCode = 1;
+}
+
+/** The run with the median wall time (the lower middle one for an even count). */
+function median(runs: readonly Run[]): Run {
+  return [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor((runs.length - 1) / 2)]!;
 }
 
 function round(x: number): number {
