@@ -185,7 +185,11 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
     if (!error) {
       const evalTrain = await evaluate(model, train, config.loss, yStd, penalty);
       Object.assign(metrics, { loss: evalTrain.loss, mae: evalTrain.mae, mse: evalTrain.mse });
-      if (validation) {
+      const last = history[history.length - 1];
+      if (validation && !control.restored && last?.val_loss !== undefined) {
+        // The model is the one the last epoch validated: the same pass would give the same numbers.
+        Object.assign(metrics, { val_loss: last.val_loss, val_mae: last.val_mae, val_mse: last.val_mse });
+      } else if (validation) {
         const v = await evaluate(model, validation, config.loss, yStd, penalty);
         Object.assign(metrics, { val_loss: v.loss, val_mae: v.mae, val_mse: v.mse });
       }
@@ -356,6 +360,8 @@ async function evaluate(
 /** The callbacks' view of a tfjs model and optimizer. */
 class ModelControl implements TrainingControl<tf.Tensor[]> {
   stopTraining = false;
+  /** Whether a callback put other weights back after the last epoch (so its validation no longer applies). */
+  restored = false;
   private readonly live = new Set<tf.Tensor[]>();
 
   constructor(
@@ -380,6 +386,7 @@ class ModelControl implements TrainingControl<tf.Tensor[]> {
 
   restoreWeights(snapshot: tf.Tensor[]): void {
     this.model.setWeights(snapshot);
+    this.restored = true;
   }
 
   releaseWeights(snapshot: tf.Tensor[]): void {

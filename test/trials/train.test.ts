@@ -53,6 +53,9 @@ describe('trainModel', () => {
     const first = r.history[0]!.val_mae!;
     assert.ok(r.metrics.val_mae! < first / 3, `val_mae ${r.metrics.val_mae} vs first epoch ${first}`);
     for (const k of ['loss', 'mae', 'mse', 'val_loss', 'val_mae', 'val_mse']) assert.ok(Number.isFinite(r.metrics[k]), k);
+    // Nothing restored other weights after the last epoch: its validation is the returned model's.
+    const last = r.history[r.history.length - 1]!;
+    assert.deepEqual([r.metrics.val_loss, r.metrics.val_mae, r.metrics.val_mse], [last.val_loss, last.val_mae, last.val_mse]);
   });
 
   test("metrics are in the targets' own units", async () => {
