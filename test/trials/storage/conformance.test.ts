@@ -24,56 +24,16 @@ import {
   StudyExistsError,
   TrialNotRunningError,
   openStorage,
-  type EpochLog,
   type NewTrial,
   type Storage,
-  type StudyDump,
-  type StudyInput,
-  type TrialOutcome,
   type TrialRecord,
 } from '../../../src/trials/storage';
 import { findPostgresBin, startPostgres, type PgCluster } from '../../helpers/postgres';
+import { complete, create as claim, epoch, failed, ISO_UTC, plan, study } from './fixtures';
 
 // ---------------------------------------------------------------------------
 // Fixtures (engine-neutral)
 // ---------------------------------------------------------------------------
-
-const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-
-function study(name: string, overrides: Partial<StudyInput> = {}): StudyInput {
-  return {
-    name,
-    metric: 'val_loss',
-    direction: 'min',
-    definition: { space: { units: { kind: 'int', min: 8, max: 64 } }, data: { train: 'train.csv' } },
-    definitionHash: 'abc123',
-    ...overrides,
-  };
-}
-
-let slotCount = 0;
-function plan(overrides: Partial<NewTrial> = {}): NewTrial {
-  return { slot: `r:${slotCount++}`, params: {}, backend: 'cpu', worker: { host: 'h', pid: 1 }, initialEpoch: 0, ...overrides };
-}
-
-function complete(value: number, extra: Record<string, number> = {}): TrialOutcome {
-  return { state: 'complete', value, metrics: { val_loss: value, ...extra }, epochs: 10, stopReason: 'max_epochs', durationS: 1.5 };
-}
-
-function failed(error = 'boom'): TrialOutcome {
-  return { state: 'failed', metrics: {}, epochs: 1, stopReason: 'error', error, durationS: 0 };
-}
-
-function epoch(n: number, loss = 1): EpochLog {
-  return { epoch: n, loss, mae: 1, mse: 1, lr: 0.1, seconds: 0.1 };
-}
-
-/** createTrial for a claim that must be won. */
-async function claim(s: Storage, studyId: number, p: NewTrial = plan()): Promise<TrialRecord> {
-  const t = await s.createTrial(studyId, p);
-  assert.ok(t, `the claim of ${p.slot}${p.retryOf === undefined ? '' : ` (retry of ${p.retryOf})`} should be won`);
-  return t;
-}
 
 function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStorage } from '../../../src/trials/storage/sqlite';
-import type { EpochLog, NewTrial, StudyInput, TrialOutcome, TrialRecord } from '../../../src/trials/storage/types';
+import type { EpochLog, NewTrial, Storage, StudyInput, TrialOutcome, TrialRecord } from '../../../src/trials/storage/types';
 
 /** The compiled storage module, for child processes. */
 export const STORAGE_MODULE = path.resolve(__dirname, '..', '..', '..', 'src', 'trials', 'storage', 'sqlite.js');
@@ -42,7 +42,7 @@ export function plan(overrides: Partial<NewTrial> = {}): NewTrial {
 }
 
 /** createTrial for a plan that no one else can hold: a lost claim here is a test failure. */
-export async function create(s: SqliteStorage, studyId: number, trial: NewTrial = plan()): Promise<TrialRecord> {
+export async function create(s: Storage, studyId: number, trial: NewTrial = plan()): Promise<TrialRecord> {
   const t = await s.createTrial(studyId, trial);
   if (t === undefined) throw new Error(`unexpectedly lost the claim on slot "${trial.slot}"${trial.retryOf === undefined ? '' : ` (retry of ${trial.retryOf})`}`);
   return t;
