@@ -1,4 +1,5 @@
 import type { HistoryTrial, TrialPlan, TrialState } from '../../search/types';
+import type { LinearBaseline } from '../linear';
 
 /**
  * Where studies and trials live. SQLite implements it today; another engine
@@ -33,6 +34,8 @@ export interface StudyRecord extends StudyInput {
   readonly id: number;
   /** ISO-8601, UTC. */
   readonly createdAt: string;
+  /** The linear model fitted before the first trial (absent in studies stored by tune before it had one). */
+  readonly baseline?: LinearBaseline;
 }
 
 export interface StudySummary {
@@ -56,11 +59,39 @@ export interface EpochLog {
   readonly val_mse?: number;
   /** Learning rate in force during this epoch. */
   readonly lr: number;
+  /**
+   * Mean over the epoch's mini-batches of the global L2 norm of the gradient
+   * of the training loss (all trainable weights, training scale). Absent in
+   * histories stored before tune measured it.
+   */
+  readonly grad_norm?: number;
   /** Wall time of this epoch, validation included. */
   readonly seconds: number;
 }
 
 export type Metrics = Readonly<Record<string, number>>;
+
+/**
+ * What the trainer observed about a trial beyond its metrics, for
+ * `tune doctor`: why it stopped, whether its ReLUs died, how far apart
+ * training and validation ended. JSON-able; every field optional so older
+ * or failed trials simply lack it.
+ */
+export interface TrialDiagnostics {
+  /** The callback that ended training early, by its index in the study's `callbacks` list. */
+  readonly stoppedBy?: { readonly callback: 'early_stopping'; readonly index: number; readonly monitor: string };
+  /**
+   * Per hidden layer with a ReLU activation: the fraction of its units whose
+   * output is 0 on every training row, before the first epoch of this trial
+   * (after restoring a parent's weights) and for the returned model.
+   */
+  readonly deadReluStart?: readonly number[];
+  readonly deadReluEnd?: readonly number[];
+  /** val_mae − mae of the returned model, in the targets' units (positive: worse on validation). */
+  readonly trainValGap?: number;
+  /** The epoch (0-based) whose weights were returned when a callback restored best weights. */
+  readonly restoredEpoch?: number;
+}
 
 /** Which process runs a trial, so a later run can tell a live one from an orphan. */
 export interface WorkerId {
@@ -82,6 +113,7 @@ export interface TrialRecord extends HistoryTrial {
   readonly stopReason?: StopReason;
   readonly error?: string;
   readonly durationS?: number;
+  readonly diagnostics?: TrialDiagnostics;
   readonly startedAt: string;
   readonly finishedAt?: string;
 }
@@ -102,6 +134,7 @@ export interface TrialOutcome {
   readonly stopReason: StopReason;
   readonly error?: string;
   readonly durationS: number;
+  readonly diagnostics?: TrialDiagnostics;
 }
 
 export interface RankOptions {
@@ -172,7 +205,7 @@ export interface Storage {
 
 /** A whole study as data: what `tune copy` moves between engines. */
 export interface StudyDump {
-  readonly study: StudyInput & { readonly createdAt: string };
+  readonly study: StudyInput & { readonly createdAt: string; readonly baseline?: LinearBaseline };
   readonly trials: readonly TrialDump[];
 }
 
