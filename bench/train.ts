@@ -18,6 +18,7 @@ import { readCsvTable } from '../src/data/csv';
 import { buildDataset, type Dataset } from '../src/data/dataset';
 import { initBackend } from '../src/trials/backend';
 import { resolveModelConfig } from '../src/trials/knobs';
+import { fitLinearBaseline } from '../src/trials/linear';
 import { buildModel, buildOptimizer } from '../src/trials/model';
 import { trainModel } from '../src/trials/train';
 import { permutation } from '../src/data/dataset';
@@ -161,7 +162,8 @@ async function overheadOnce(
   const storage = await openStorage(join(dir, `overhead-${repeat}.db`));
   const lines: string[] = [];
   const runStart = performance.now();
-  await runStudy({ config: study, dataset: data, definition, definitionHash: hashDefinition(definition) }, storage, {
+  const prepared = { config: study, dataset: data, definition, definitionHash: hashDefinition(definition), baseline: fitLinearBaseline(data) };
+  await runStudy(prepared, storage, {
     observer: { trialFinished: ({ trial }) => void lines.push(String(trial.value)), epochEnded: ({ log }) => void lines.push(String(log.loss)) },
   });
   const run = (performance.now() - runStart) / 1000;

@@ -188,7 +188,9 @@ export function parseStudy(raw: unknown, file: string): StudyConfig {
   }
   const callbacks = s.callbacks as CallbackSpec[];
   callbacks.forEach((cb, i) => {
-    const [kind, args] = Object.entries(cb)[0] as [string, { monitor: string }];
+    const [kind, args] = Object.entries(cb)[0] as [string, { monitor?: string }];
+    // Schedules monitor nothing.
+    if (args.monitor === undefined) return;
     const field = `callbacks.${i}.${kind}.monitor`;
     if (!(METRIC_NAMES as readonly string[]).includes(args.monitor)) {
       throw new UserError(field, `unknown metric ${args.monitor}`, suggestFix(args.monitor, METRIC_NAMES));

@@ -243,6 +243,7 @@ export async function runStudy(prepared: PreparedStudy, storage: Storage, option
         callbacks: config.callbacks,
         // By slot, not number: a re-run of an interrupted trial is the same computation.
         seed: `${config.seed}:${plan.slot}`,
+        linear: prepared.baseline,
         epochs,
         ...(resume ? { resume } : {}),
         checkpoint: true,
@@ -264,6 +265,7 @@ export async function runStudy(prepared: PreparedStudy, storage: Storage, option
         stopReason: result.stopReason,
         ...(failed ? { error: result.error ?? `objective ${metric} is ${value}` } : {}),
         durationS: (performance.now() - started) / 1000,
+        diagnostics: result.diagnostics,
       };
     } catch (err) {
       if (err instanceof TrainingInterrupted) {

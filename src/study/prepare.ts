@@ -1,6 +1,7 @@
 import { readCsvTable } from '../data/csv';
 import { buildDataset, type Dataset } from '../data/dataset';
 import { UserError } from '../errors';
+import { fitLinearBaseline, type LinearBaseline } from '../trials/linear';
 import { type StudyConfig, hashDefinition, loadStudyFile, studyDefinition } from './config';
 
 /** Everything a run needs that can be checked without storage: a bad file fails here, storage untouched. */
@@ -9,6 +10,8 @@ export interface PreparedStudy {
   readonly dataset: Dataset;
   readonly definition: Record<string, unknown>;
   readonly definitionHash: string;
+  /** Least squares on the training split: what every trial is compared with. */
+  readonly baseline: LinearBaseline;
 }
 
 export function prepareStudy(file: string): PreparedStudy {
@@ -32,7 +35,13 @@ export function prepareStudy(file: string): PreparedStudy {
       },
     );
     const definition = studyDefinition(config);
-    return { config, dataset, definition, definitionHash: hashDefinition(definition) };
+    return {
+      config,
+      dataset,
+      definition,
+      definitionHash: hashDefinition(definition),
+      baseline: fitLinearBaseline(dataset),
+    };
   } catch (err) {
     if (err instanceof UserError) throw err.within(file);
     throw err;

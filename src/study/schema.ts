@@ -62,9 +62,23 @@ export const ReduceLROnPlateauSchema = z.strictObject({
   min_lr: z.number().min(0).default(0),
 });
 
+/** Linear learning-rate warm-up (PyTorch's LinearLR), per epoch. */
+export const WarmupSchema = z.strictObject({
+  epochs: z.number().int().min(1).default(5),
+  start_factor: z.number().gt(0).max(1).default(0.1),
+});
+
+/** Keras' CosineDecay, per epoch; `epochs` defaults to the trial's `epochs`. */
+export const CosineDecaySchema = z.strictObject({
+  epochs: z.number().int().min(1).optional(),
+  alpha: z.number().min(0).max(1).default(0),
+});
+
 export const CallbackSchema = z.union([
   z.strictObject({ early_stopping: EarlyStoppingSchema }),
   z.strictObject({ reduce_lr_on_plateau: ReduceLROnPlateauSchema }),
+  z.strictObject({ warmup: WarmupSchema }),
+  z.strictObject({ cosine_decay: CosineDecaySchema }),
 ]);
 
 export const StudySchema = z.strictObject({
@@ -90,7 +104,9 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   data: Object.keys(DataSchema.shape),
   objective: Object.keys(ObjectiveSchema.shape),
   strategy: ['kind', 'max_trials', 'max_epochs', 'factor', 'iterations'],
-  'callbacks.*': ['early_stopping', 'reduce_lr_on_plateau'],
+  'callbacks.*': ['early_stopping', 'reduce_lr_on_plateau', 'warmup', 'cosine_decay'],
   'callbacks.*.early_stopping': Object.keys(EarlyStoppingSchema.shape),
   'callbacks.*.reduce_lr_on_plateau': Object.keys(ReduceLROnPlateauSchema.shape),
+  'callbacks.*.warmup': Object.keys(WarmupSchema.shape),
+  'callbacks.*.cosine_decay': Object.keys(CosineDecaySchema.shape),
 };

@@ -1,4 +1,5 @@
 import { UserError } from '../errors';
+import { CosineDecay, type CosineDecayArgs, Warmup, type WarmupArgs } from './schedules';
 
 /**
  * Training callbacks for the trainer's own epoch loop: Keras 3's
@@ -46,6 +47,8 @@ export type EpochLogs = Readonly<Record<string, number | undefined>>;
 
 export interface Callback {
   onTrainBegin?(control: TrainingControl): void;
+  /** Before the epoch's first batch (learning-rate schedules). */
+  onEpochBegin?(epoch: number, control: TrainingControl): void;
   /** `epoch` is 0-based, as in Keras. */
   onEpochEnd(epoch: number, logs: EpochLogs, control: TrainingControl): void;
   onTrainEnd?(control: TrainingControl): void;
@@ -89,11 +92,19 @@ export interface ReduceLROnPlateauArgs {
   min_lr?: number;
 }
 
-export type CallbackSpec = { early_stopping: EarlyStoppingArgs } | { reduce_lr_on_plateau: ReduceLROnPlateauArgs };
+export type CallbackSpec =
+  | { early_stopping: EarlyStoppingArgs }
+  | { reduce_lr_on_plateau: ReduceLROnPlateauArgs }
+  | { warmup: WarmupArgs }
+  | { cosine_decay: CosineDecayArgs };
+
+const CALLBACK_KINDS = ['early_stopping', 'reduce_lr_on_plateau', 'warmup', 'cosine_decay'] as const;
 
 export interface CallbackOptions {
   /** Called once for each distinct warning, e.g. a monitored metric missing from the logs. */
   onWarning?: (message: string) => void;
+  /** The trial's `epochs`: what `cosine_decay` decays over unless it says otherwise. */
+  epochs?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -564,15 +575,17 @@ export function createCallbacks(specs: readonly CallbackSpec[], options: Callbac
   return specs.map((spec, i) => {
     const keys = spec !== null && typeof spec === 'object' ? Object.keys(spec) : [];
     const key = keys[0];
-    if (keys.length !== 1 || (key !== 'early_stopping' && key !== 'reduce_lr_on_plateau')) {
+    if (keys.length !== 1 || !(CALLBACK_KINDS as readonly string[]).includes(key!)) {
       throw new UserError(
         `callbacks.${i}`,
-        `a callback is an object with exactly one key, early_stopping or reduce_lr_on_plateau; got ${show(spec)}`,
+        `a callback is an object with exactly one key, one of ${CALLBACK_KINDS.join(', ')}; got ${show(spec)}`,
         'write e.g. { early_stopping: { patience: 3 } }',
       );
     }
     try {
       if ('early_stopping' in spec) return new EarlyStopping(spec.early_stopping ?? {}, options);
+      if ('warmup' in spec) return new Warmup(spec.warmup ?? {});
+      if ('cosine_decay' in spec) return new CosineDecay(spec.cosine_decay ?? {}, options.epochs);
       return new ReduceLROnPlateau(spec.reduce_lr_on_plateau ?? {}, options);
     } catch (e) {
       throw e instanceof UserError ? e.within(undefined, `callbacks.${i}`) : e;

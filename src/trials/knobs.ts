@@ -40,6 +40,10 @@ export interface ModelConfig {
   readonly loss: LossName;
   readonly batchSize: number;
   readonly epochs: number;
+  /** The network learns the residual of the study's linear baseline: prediction = linear (frozen) + network. */
+  readonly residualOfLinear: boolean;
+  /** A trainable linear path from the inputs added to the network's output (wide & deep). */
+  readonly linearSkip: boolean;
 }
 
 type Check = (v: ParamValue) => string | undefined;
@@ -84,6 +88,12 @@ export const KNOBS: Readonly<Record<string, Knob>> = {
   loss: { default: 'mse', check: oneOf(LOSSES), help: 'training loss' },
   batch_size: { default: 32, check: intAtLeast(1), help: 'mini-batch size' },
   epochs: { default: 100, check: intAtLeast(1), help: 'maximum epochs' },
+  residual_of_linear: {
+    default: false,
+    check: isBool,
+    help: "learn the residual of the study's linear baseline (prediction = linear + network)",
+  },
+  linear_skip: { default: false, check: isBool, help: 'add a trainable linear path from inputs to output' },
 };
 
 /** `units_1`, `units_2`, … override `units` for one hidden layer (1-based). */
@@ -117,5 +127,7 @@ export function resolveModelConfig(params: Params): ModelConfig {
     loss: get('loss') as LossName,
     batchSize: get('batch_size') as number,
     epochs: get('epochs') as number,
+    residualOfLinear: get('residual_of_linear') as boolean,
+    linearSkip: get('linear_skip') as boolean,
   };
 }

@@ -2,6 +2,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { FusedAdamOptimizer } from './adam';
 import type { Activation, Initializer, ModelConfig, OptimizerName } from './knobs';
+import type { LinearBaseline } from './linear';
+
+/** The linear part a `residual_of_linear` model adds, frozen: coef[feature][target] and one intercept per target. */
+export type LinearPart = Pick<LinearBaseline, 'coef' | 'intercept'>;
+
+export interface Network {
+  readonly model: tfl.LayersModel;
+  /** Each hidden layer's activation output (before dropout), for measuring dead units. */
+  readonly hidden: readonly tfl.SymbolicTensor[];
+}
 
 /**
  * Builds the Keras-style MLP a user would write by hand:
@@ -10,51 +20,101 @@ import type { Activation, Initializer, ModelConfig, OptimizerName } from './knob
  * With batch norm the Dense has no activation of its own, so normalization
  * comes before the nonlinearity.
  *
+ * Two optional linear paths are added to the output (Keras' `Add`):
+ * `linear_skip`, a trainable Dense from the inputs (wide & deep), and
+ * `residual_of_linear`, the study's linear baseline as a frozen Dense, so the
+ * network only has to learn what the linear model leaves over, and the saved
+ * model still predicts the target itself.
+ *
  * Every initializer and dropout layer takes a seed drawn from `nextSeed`, so the
- * same trial seed gives the same weights on the same backend.
+ * same trial seed gives the same weights on the same backend. The optional
+ * paths draw theirs last, so a model without them gets the weights it always had.
  */
-export function buildModel(
+export function buildNetwork(
   config: ModelConfig,
   inputs: number,
   outputs: number,
   nextSeed: () => number,
-): tfl.Sequential {
-  const model = tfl.sequential();
+  linear?: LinearPart,
+): Network {
+  const input = tfl.input({ shape: [inputs], name: 'features' });
+  const hidden: tfl.SymbolicTensor[] = [];
+  let h: tfl.SymbolicTensor = input;
+  const apply = (layer: tfl.layers.Layer): void => {
+    h = layer.apply(h) as tfl.SymbolicTensor;
+  };
   config.units.forEach((units, i) => {
     const separateActivation = config.batchNorm || config.activation === 'leaky_relu';
-    model.add(
+    apply(
       tfl.layers.dense({
         units,
-        ...(i === 0 ? { inputShape: [inputs] } : {}),
         activation: separateActivation ? 'linear' : tfActivation(config.activation),
         kernelInitializer: initializer(config.initializer, nextSeed()),
         name: `hidden_${i + 1}`,
       }),
     );
-    if (config.batchNorm) {
-      model.add(tfl.layers.batchNormalization({ name: `batch_norm_${i + 1}` }));
-    }
+    if (config.batchNorm) apply(tfl.layers.batchNormalization({ name: `batch_norm_${i + 1}` }));
     if (config.activation === 'leaky_relu') {
       // Keras 3's `activation="leaky_relu"` uses negative_slope 0.2.
-      model.add(tfl.layers.leakyReLU({ alpha: 0.2, name: `leaky_relu_${i + 1}` }));
+      apply(tfl.layers.leakyReLU({ alpha: 0.2, name: `leaky_relu_${i + 1}` }));
     } else if (config.batchNorm) {
-      model.add(tfl.layers.activation({ activation: tfActivation(config.activation), name: `activation_${i + 1}` }));
+      apply(tfl.layers.activation({ activation: tfActivation(config.activation), name: `activation_${i + 1}` }));
     }
+    hidden.push(h);
     if (config.dropout > 0) {
-      model.add(tfl.layers.dropout({ rate: config.dropout, seed: nextSeed(), name: `dropout_${i + 1}` }));
+      apply(tfl.layers.dropout({ rate: config.dropout, seed: nextSeed(), name: `dropout_${i + 1}` }));
     }
   });
-  model.add(
+  apply(
     tfl.layers.dense({
       units: outputs,
-      ...(config.units.length === 0 ? { inputShape: [inputs] } : {}),
       activation: 'linear',
       // Keras' Dense default, as in a hand-written output layer.
       kernelInitializer: initializer('glorot_uniform', nextSeed()),
       name: 'output',
     }),
   );
-  return model;
+  const sum: tfl.SymbolicTensor[] = [h];
+  if (config.linearSkip) {
+    const skip = tfl.layers.dense({
+      units: outputs,
+      activation: 'linear',
+      kernelInitializer: initializer('glorot_uniform', nextSeed()),
+      name: 'linear_skip',
+    });
+    sum.push(skip.apply(input) as tfl.SymbolicTensor);
+  }
+  if (config.residualOfLinear) {
+    if (!linear) throw new Error('residual_of_linear needs the study\'s linear baseline');
+    if (linear.coef.length !== inputs || linear.intercept.length !== outputs) {
+      throw new Error(
+        `the linear baseline has ${linear.coef.length} inputs and ${linear.intercept.length} outputs, the model ${inputs} and ${outputs}`,
+      );
+    }
+    const frozen = tfl.layers.dense({
+      units: outputs,
+      activation: 'linear',
+      trainable: false,
+      kernelInitializer: 'zeros',
+      name: 'linear_baseline',
+    });
+    sum.push(frozen.apply(input) as tfl.SymbolicTensor);
+    const coef = Float32Array.from(linear.coef.flat());
+    // setWeights copies into the layer's variables; the tidy frees these two.
+    tf.tidy(() => frozen.setWeights([tf.tensor2d(coef, [inputs, outputs]), tf.tensor1d([...linear.intercept])]));
+  }
+  const output = sum.length > 1 ? (tfl.layers.add({ name: 'prediction' }).apply(sum) as tfl.SymbolicTensor) : h;
+  return { model: tfl.model({ inputs: input, outputs: output }), hidden };
+}
+
+export function buildModel(
+  config: ModelConfig,
+  inputs: number,
+  outputs: number,
+  nextSeed: () => number,
+  linear?: LinearPart,
+): tfl.LayersModel {
+  return buildNetwork(config, inputs, outputs, nextSeed, linear).model;
 }
 
 type TfActivation = 'relu' | 'elu' | 'selu' | 'tanh' | 'sigmoid' | 'swish' | 'gelu' | 'linear';

@@ -3,11 +3,11 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import seedrandom from 'seedrandom';
 import type { Dataset, Split } from '../data/dataset';
 import { permutation } from '../data/dataset';
-import { type Callback, createCallbacks, type CallbackSpec, type TrainingControl } from './callbacks';
+import { type Callback, createCallbacks, type CallbackSpec, EarlyStopping, type TrainingControl } from './callbacks';
 import type { Checkpoint, NamedArray } from './checkpoint';
 import type { LossName, ModelConfig } from './knobs';
-import { buildModel, buildOptimizer, getLearningRate, setLearningRate } from './model';
-import type { EpochLog, Metrics, StopReason } from './storage/types';
+import { buildNetwork, buildOptimizer, getLearningRate, type LinearPart, setLearningRate } from './model';
+import type { EpochLog, Metrics, StopReason, TrialDiagnostics } from './storage/types';
 
 export interface TrainInput {
   readonly config: ModelConfig;
@@ -17,6 +17,8 @@ export interface TrainInput {
   readonly seed: string;
   /** Train until this epoch (counted from the start of the parent chain); default `config.epochs`. */
   readonly epochs?: number;
+  /** The study's linear baseline, which a `residual_of_linear` model adds to its network. */
+  readonly linear?: LinearPart;
   /** Continue from this state (a Hyperband promotion) instead of fresh weights. */
   readonly resume?: Checkpoint;
   /** Return a checkpoint of the returned model, for continuation or export. */
@@ -47,6 +49,7 @@ export interface TrainResult {
   readonly error?: string;
   /** When asked for and the trial did not fail. */
   readonly checkpoint?: Checkpoint;
+  readonly diagnostics: TrialDiagnostics;
 }
 
 /** Longest stretch of training without letting the event loop run (signals, progress timers). */
@@ -67,14 +70,17 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
   const { config, data } = input;
   const seeds = seedrandom(`${input.seed}:weights`);
   const nextSeed = (): number => Math.floor(seeds() * 2 ** 31);
-  const model = buildModel(config, data.features.length, data.targets.length, nextSeed);
+  const network = buildNetwork(config, data.features.length, data.targets.length, nextSeed, input.linear);
+  const { model } = network;
   const optimizer = buildOptimizer(config.optimizer, config.learningRate, config.momentum);
   const dropoutLayers = model.layers.filter((l) => l.getClassName() === 'Dropout');
   // Pass the variables explicitly: left out, tfjs would look at every trainable variable alive in the process.
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const lastEpoch = input.epochs ?? config.epochs;
   const firstEpoch = input.resume?.epoch ?? 0;
+  // Trainable layers only: the frozen linear baseline is not the network's to shrink.
   const kernels = model.layers
+    .filter((l) => l.trainable)
     .map((l) => (l as unknown as { kernel?: tfl.LayerVariable }).kernel)
     .filter((k): k is tfl.LayerVariable => k !== undefined);
   const yStd = tf.tensor1d(data.yScaler.std.map((s) => s));
@@ -86,17 +92,22 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
     config.l2 > 0 ? tf.mul(config.l2, tf.addN(kernels.map((k) => tf.sum(tf.square(k.read()))))) : tf.scalar(0);
 
   const control = new ModelControl(model, optimizer);
-  const callbacks = createCallbacks(input.callbacks);
+  const callbacks = createCallbacks(input.callbacks, { epochs: config.epochs });
   const history: EpochLog[] = [];
   let stopReason: StopReason = 'max_epochs';
   let error: string | undefined;
+  let stoppedBy: number | undefined;
+  const measureDead = config.activation === 'relu' && network.hidden.length > 0;
+  let deadReluStart: number[] | undefined;
 
   let lastYield = performance.now();
   try {
     for (const cb of callbacks) cb.onTrainBegin?.(control);
     if (input.resume) await restoreCheckpoint(input.resume, model, optimizer, callbacks, control);
+    if (measureDead) deadReluStart = await deadReluFractions(model, network.hidden, train);
     for (let epoch = firstEpoch; epoch < lastEpoch; epoch++) {
       const started = performance.now();
+      for (const cb of callbacks) cb.onEpochBegin?.(epoch, control);
       const lr = getLearningRate(optimizer);
       // Per-epoch streams: epoch e shuffles and drops out the same way whether
       // it runs in one trial or in a trial that continues another.
@@ -106,6 +117,7 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
       // epoch: a handful of kernels per epoch instead of nine per batch.
       const losses: tf.Tensor[] = [];
       const errors: tf.Tensor[] = [];
+      const gradNorms: tf.Tensor[] = [];
       const sizes: number[] = [];
       for (let start = 0; start < order.length; start += config.batchSize) {
         // tfjs kernels run synchronously here, so nothing else would get a turn:
@@ -115,46 +127,53 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
           lastYield = performance.now();
         }
         if (input.signal?.aborted) {
-          tf.dispose([...losses, ...errors]);
+          tf.dispose([...losses, ...errors, ...gradNorms]);
           throw new TrainingInterrupted();
         }
         const idx = order.slice(start, start + config.batchSize);
         for (const layer of dropoutLayers) {
           (layer as unknown as { seed: number }).seed = Math.floor(dropoutSeeds() * 2 ** 31);
         }
-        const [loss, err] = tf.tidy(() => {
+        const [loss, err, gradNorm] = tf.tidy(() => {
           const indices = tf.tensor1d(idx, 'int32');
           const xb = tf.gather(train.x, indices);
           const yb = tf.gather(train.y, indices);
           let pred: tf.Tensor | undefined;
-          const batchLoss = optimizer.minimize(
-            () => {
-              // minimize() runs this inside its own tidy; keep the predictions for the metrics.
-              pred = tf.keep(model.apply(xb, { training: true }) as tf.Tensor);
-              const l = lossFn(config.loss, yb, pred);
-              return config.l2 > 0 ? (tf.add(l, penalty()) as tf.Scalar) : l;
-            },
-            true,
-            variables,
-          )!;
+          // minimize() spelled out, to see the gradients on their way to the optimizer.
+          const { value: batchLoss, grads } = optimizer.computeGradients(() => {
+            // computeGradients runs this inside its own tidy; keep the predictions for the metrics.
+            pred = tf.keep(model.apply(xb, { training: true }) as tf.Tensor);
+            const l = lossFn(config.loss, yb, pred);
+            return config.l2 > 0 ? (tf.add(l, penalty()) as tf.Scalar) : l;
+          }, variables);
+          const gradList = variables.map((v) => grads[v.name]!);
+          const norm = tf.sqrt(tf.addN(gradList.map((g) => tf.sum(tf.square(g)))));
+          optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: gradList[i]! })));
           const e = tf.sub(pred!, yb);
           pred!.dispose();
-          return [batchLoss, e];
+          return [batchLoss, e, norm];
         });
         losses.push(loss!);
         errors.push(err!);
+        gradNorms.push(gradNorm!);
         sizes.push(idx.length);
       }
-      const [sumLoss, sumAbs, sumSq] = tf.tidy(() => {
+      const [sumLoss, sumAbs, sumSq, meanNorm] = tf.tidy(() => {
         const e = tf.concat(errors, 0);
-        return [tf.sum(tf.mul(tf.stack(losses), tf.tensor1d(sizes))), tf.sum(tf.abs(e), 0), tf.sum(tf.square(e), 0)];
-      }) as [tf.Tensor, tf.Tensor, tf.Tensor];
-      tf.dispose([...losses, ...errors]);
+        return [
+          tf.sum(tf.mul(tf.stack(losses), tf.tensor1d(sizes))),
+          tf.sum(tf.abs(e), 0),
+          tf.sum(tf.square(e), 0),
+          tf.mean(tf.stack(gradNorms)),
+        ];
+      }) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+      tf.dispose([...losses, ...errors, ...gradNorms]);
       const n = data.train.rows;
       const loss = (await sumLoss.data())[0]! / n;
       const mae = unscaledMean(await sumAbs.data(), data.yScaler.std, n, 1);
       const mse = unscaledMean(await sumSq.data(), data.yScaler.std, n, 2);
-      tf.dispose([sumLoss, sumAbs, sumSq]);
+      const gradNorm = (await meanNorm.data())[0]!;
+      tf.dispose([sumLoss, sumAbs, sumSq, meanNorm]);
       const val = validation ? await evaluate(model, validation, config.loss, yStd, penalty) : undefined;
       const log: EpochLog = {
         epoch,
@@ -163,6 +182,7 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
         mse,
         ...(val ? { val_loss: val.loss, val_mae: val.mae, val_mse: val.mse } : {}),
         lr,
+        grad_norm: gradNorm,
         seconds: (performance.now() - started) / 1000,
       };
       history.push(log);
@@ -172,7 +192,10 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
         await input.onEpoch?.(log);
         break;
       }
-      for (const cb of callbacks) cb.onEpochEnd(epoch, { ...log, learning_rate: lr }, control);
+      callbacks.forEach((cb, i) => {
+        cb.onEpochEnd(epoch, { ...log, learning_rate: lr }, control);
+        if (control.stopTraining && stoppedBy === undefined) stoppedBy = i;
+      });
       await input.onEpoch?.(log);
       if (control.stopTraining) {
         stopReason = 'early_stopping';
@@ -203,6 +226,20 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
         }
       }
     }
+    const diagnostics: Record<string, unknown> = {};
+    const stopper = stoppedBy !== undefined ? callbacks[stoppedBy] : undefined;
+    if (stopReason === 'early_stopping' && stopper instanceof EarlyStopping) {
+      diagnostics['stoppedBy'] = { callback: 'early_stopping', index: stoppedBy, monitor: stopper.monitor };
+    }
+    if (control.restored) {
+      const restorer = callbacks.find((cb) => cb instanceof EarlyStopping && cb.restore_best_weights);
+      if (restorer instanceof EarlyStopping) diagnostics['restoredEpoch'] = restorer.bestEpoch;
+    }
+    if (deadReluStart) diagnostics['deadReluStart'] = deadReluStart;
+    if (measureDead && !error) diagnostics['deadReluEnd'] = await deadReluFractions(model, network.hidden, train);
+    if (metrics['val_mae'] !== undefined && metrics['mae'] !== undefined) {
+      diagnostics['trainValGap'] = metrics['val_mae'] - metrics['mae'];
+    }
     const epochs = firstEpoch + history.length;
     const checkpoint =
       input.checkpoint && !error ? await captureCheckpoint(epochs, model, optimizer, callbacks) : undefined;
@@ -214,6 +251,7 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
       stopReason,
       ...(error ? { error } : {}),
       ...(checkpoint ? { checkpoint } : {}),
+      diagnostics: diagnostics as TrialDiagnostics,
     };
   } finally {
     for (const cb of callbacks) cb.dispose?.();
@@ -272,6 +310,39 @@ async function restoreCheckpoint(
     const state = c.callbacks[i];
     if (state) cb.loadState?.(state, control);
   });
+}
+
+/**
+ * Per hidden layer, the fraction of units whose activation is 0 on every
+ * training row: a dead ReLU gets no gradient and never comes back. Runs the
+ * model in inference mode (no dropout, batch-norm moving statistics).
+ */
+async function deadReluFractions(
+  model: tfl.LayersModel,
+  hidden: readonly tfl.SymbolicTensor[],
+  split: SplitTensors,
+): Promise<number[]> {
+  const names = hidden.map((h) => h.name);
+  let maxima: tf.Tensor[] | undefined;
+  for (let start = 0; start < split.rows; start += EVAL_BATCH) {
+    const size = Math.min(EVAL_BATCH, split.rows - start);
+    const next = tf.tidy(() => {
+      const xb = tf.slice(split.x, [start, 0], [size, -1]);
+      const outs = model.execute(xb, names) as tf.Tensor[];
+      return outs.map((o, i) => (maxima ? tf.maximum(maxima[i]!, tf.max(o, 0)) : tf.max(o, 0)));
+    });
+    if (maxima) tf.dispose(maxima);
+    maxima = next;
+  }
+  const fractions: number[] = [];
+  for (const m of maxima ?? []) {
+    const values = await m.data();
+    let dead = 0;
+    for (const v of values) if (v <= 0) dead++;
+    fractions.push(values.length > 0 ? dead / values.length : 0);
+  }
+  if (maxima) tf.dispose(maxima);
+  return fractions;
 }
 
 interface SplitTensors {
