@@ -2,6 +2,7 @@ import { prepareStudy } from '../study/prepare';
 import { runStudy } from '../study/optimize';
 import type { BackendName } from '../trials/backend-names';
 import { openStorage, redactUrl } from '../trials/storage';
+import { vsLinearLine } from './baseline';
 import { num } from './format';
 import { runObserver } from './progress';
 
@@ -64,6 +65,10 @@ export async function runCommand(args: RunArgs): Promise<number> {
         process.stdout.write(
           `study ${summary.study.name} ${summary.ran === 0 ? 'is complete' : 'done'} (${summary.reason}); ${summary.ran} trials run now; ${best}; backend ${summary.backend}; storage ${redactUrl(args.storage)}\n`,
         );
+        {
+          const vs = vsLinearLine(prepared.baseline, summary.best, metric);
+          if (vs) process.stdout.write(`${vs}\n`);
+        }
         return 0;
     }
   } finally {

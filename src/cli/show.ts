@@ -1,6 +1,7 @@
 import { UserError } from '../errors';
-import type { EpochLog } from '../trials/storage/types';
+import type { EpochLog, TrialDiagnostics } from '../trials/storage/types';
 import { openExistingStorage, resolveStudy } from './common';
+import { ratioText, vsLinear } from './baseline';
 import { compactTable, num, paramText, seconds } from './format';
 import { trialJson } from './top';
 
@@ -11,7 +12,27 @@ export interface ShowArgs {
   readonly json: boolean;
 }
 
-const HISTORY_COLUMNS: readonly (keyof EpochLog)[] = ['epoch', 'loss', 'val_loss', 'mae', 'val_mae', 'mse', 'val_mse', 'lr', 'seconds'];
+const HISTORY_COLUMNS: readonly (keyof EpochLog)[] = ['epoch', 'loss', 'val_loss', 'mae', 'val_mae', 'mse', 'val_mse', 'lr', 'grad_norm', 'seconds'];
+
+function vsText(vs: ReturnType<typeof vsLinear>): string {
+  return vs ? `; ${vs.metric} ${ratioText(vs.ratio)}, linear ${num(vs.linear)}` : '';
+}
+
+const percent = (f: number): string => `${Math.round(f * 100)}%`;
+
+/** What the trainer observed, in a few words per line. */
+function diagnosticLines(d: TrialDiagnostics | undefined): string[] {
+  if (!d) return [];
+  const lines: string[] = [];
+  if (d.stoppedBy) lines.push(`  stopped by callbacks[${d.stoppedBy.index}] ${d.stoppedBy.callback} on ${d.stoppedBy.monitor}`);
+  if (d.restoredEpoch !== undefined) lines.push(`  best weights restored from epoch ${d.restoredEpoch + 1}`);
+  if (d.deadReluStart || d.deadReluEnd) {
+    const list = (f: readonly number[] | undefined): string => (f ? f.map(percent).join(', ') : '?');
+    lines.push(`  dead ReLU units per layer: ${list(d.deadReluStart)} at the start, ${list(d.deadReluEnd)} at the end`);
+  }
+  if (d.trainValGap !== undefined) lines.push(`  val_mae − mae: ${num(d.trainValGap)}`);
+  return lines;
+}
 
 /** `tune show N`: one trial's parameters, metrics and epoch history. */
 export async function showCommand(args: ShowArgs): Promise<number> {
@@ -29,7 +50,9 @@ export async function showCommand(args: ShowArgs): Promise<number> {
     }
     const history = await storage.getHistory(trial.id);
     if (args.json) {
-      process.stdout.write(`${JSON.stringify({ ...trialJson(trial), history }, null, 2)}\n`);
+      const diagnostics = trial.diagnostics ?? null;
+      const vs = vsLinear(study.baseline, trial.metrics, study.metric);
+      process.stdout.write(`${JSON.stringify({ ...trialJson(trial), vs_linear: vs?.ratio ?? null, diagnostics, history }, null, 2)}\n`);
       return 0;
     }
     const lines = [
@@ -39,7 +62,8 @@ export async function showCommand(args: ShowArgs): Promise<number> {
         ? [`  hyperband iteration ${trial.rung.iteration}, bracket ${trial.rung.bracket}, round ${trial.rung.round}, budget ${trial.budget ?? '?'} epochs${trial.parent !== undefined ? `, continues trial ${trial.parent}` : ''}`]
         : []),
       ...(trial.retryOf !== undefined ? [`  re-runs trial ${trial.retryOf}`] : []),
-      `  objective ${study.metric} = ${num(trial.value)}`,
+      `  objective ${study.metric} = ${num(trial.value)}${vsText(vsLinear(study.baseline, trial.metrics, study.metric))}`,
+      ...diagnosticLines(trial.diagnostics),
       '',
       'parameters:',
       ...Object.entries(trial.params).map(([k, v]) => `  ${k}: ${paramText(v)}`),

@@ -1,5 +1,6 @@
 import type { ParamValue } from '../space/types';
 import type { Direction, TrialRecord } from '../trials/storage/types';
+import { vsLinear } from './baseline';
 import { openExistingStorage, resolveStudy } from './common';
 import { compactTable, num, paramText, seconds } from './format';
 
@@ -40,8 +41,17 @@ export async function topCommand(args: TopArgs): Promise<number> {
     const metric = args.metric ?? study.metric;
     const direction: Direction = args.metric === undefined ? study.direction : 'min';
     const ranked = await storage.rankTrials(study.id, { metric, direction, limit: args.n });
+    const { baseline } = study;
+    const ratio = (t: TrialRecord): number | undefined => vsLinear(baseline, t.metrics, metric)?.ratio;
     if (args.json) {
-      process.stdout.write(`${JSON.stringify(ranked.map(trialJson), null, 2)}\n`);
+      const json = {
+        study: study.name,
+        metric,
+        direction,
+        baseline: baseline ? { kind: baseline.kind, metrics: baseline.metrics } : null,
+        trials: ranked.map((t) => ({ ...trialJson(t), vs_linear: ratio(t) ?? null })),
+      };
+      process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
       return 0;
     }
     if (ranked.length === 0) {
@@ -51,11 +61,20 @@ export async function topCommand(args: TopArgs): Promise<number> {
     const varying = varyingParams(ranked);
     const metrics = [metric, ...SHOWN_METRICS.filter((m) => m !== metric && ranked.some((t) => m in t.metrics))];
     const hyperband = ranked.some((t) => t.rung);
-    const table = compactTable(['#', ...metrics, ...(hyperband ? ['bracket', 'round', 'from'] : []), 'epochs', 'stop', 'time', ...varying]);
+    const compared = baseline ? vsLinear(baseline, baseline.metrics, metric)?.metric : undefined;
+    const vsHead = compared ? [compared === metric ? 'vs_linear' : `vs_linear (${compared})`] : [];
+    const table = compactTable(['#', ...metrics, ...vsHead, ...(hyperband ? ['bracket', 'round', 'from'] : []), 'epochs', 'stop', 'time', ...varying]);
+    if (baseline && compared) {
+      // The baseline as its own row: the line every trial is measured against.
+      const blank = (n: number): string[] => new Array<string>(n).fill('');
+      table.push(['linear', ...metrics.map((m) => num(baseline.metrics[m])), '1.00', ...blank((hyperband ? 3 : 0) + 4 + varying.length)]);
+    }
     for (const t of ranked) {
+      const r = ratio(t);
       table.push([
         String(t.number),
         ...metrics.map((m) => num(t.metrics[m])),
+        ...(compared ? [r === undefined ? '' : r.toFixed(2)] : []),
         ...(hyperband ? [String(t.rung?.bracket ?? ''), String(t.rung?.round ?? ''), t.parent !== undefined ? `#${t.parent}` : ''] : []),
         String(t.epochs ?? ''),
         t.stopReason ?? '',

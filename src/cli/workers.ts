@@ -6,6 +6,7 @@ import { prepareStudy } from '../study/prepare';
 import type { BackendName } from '../trials/backend-names';
 import { openStorage, redactUrl } from '../trials/storage';
 import type { Storage, TrialRecord } from '../trials/storage/types';
+import { vsLinearLine } from './baseline';
 import { num } from './format';
 import { EXIT_INTERRUPTED } from './exit';
 
@@ -90,6 +91,8 @@ export async function runWorkers(args: WorkersArgs): Promise<number> {
     out.write(
       `study ${study.name}: ${args.workers} workers ${code === 0 ? 'done' : `ended (exit ${code})`}; ${ran} trials run now; ${bestText}; storage ${redactUrl(args.storage)}\n`,
     );
+    const vs = code === 0 ? vsLinearLine(prepared.baseline, best, config.objective.metric) : undefined;
+    if (vs) out.write(`${vs}\n`);
     return code;
   } finally {
     process.off('SIGINT', onSignal);

@@ -29,7 +29,7 @@ interface TopRow {
 }
 
 function top(db: string, ...extra: string[]): TopRow[] {
-  return JSON.parse(ok('top', '--storage', db, '--json', '-n', '100', ...extra)) as TopRow[];
+  return (JSON.parse(ok('top', '--storage', db, '--json', '-n', '100', ...extra)) as { trials: TopRow[] }).trials;
 }
 
 /** y = x0 − 0.5·x1 + 0.3·sin(2·x2): small, mostly linear, a nonlinear part. */
@@ -190,7 +190,10 @@ space:
     assert.match(r.stdout, /trial 2\/2 \|[=-]+\| epoch \d+\/6 +loss [\d.]+ +best #\d val_mae=[\d.]+ +ETA \d+s/);
     const piped = ok('run', 'random.yaml', '--storage', 'pipe.db', '--max-trials', '2');
     assert.doesNotMatch(piped, /\r|\x1b\[/);
-    assert.equal(piped.trim().split('\n').length, 4, piped);
+    const pipedLines = piped.trim().split('\n');
+    assert.equal(pipedLines.length, 5, piped);
+    // The run ends with the best trial against the study's linear baseline, on the objective and test.
+    assert.match(pipedLines[4]!, /^best #\d+ val_mae [\d.]+ vs linear [\d.]+: [\d.]+× linear \(.+\); test_mae [\d.]+ vs [\d.]+: /);
   });
 
   test('--backend cpu is honoured and recorded on each trial', () => {
