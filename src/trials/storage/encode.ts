@@ -29,6 +29,13 @@ export function optionalInteger(x: number | undefined, what: string): number | n
   return x;
 }
 
+/** A measurement (NaN and ±Infinity included) or null when absent; each engine then stores NaN its own way. */
+export function checkReal(x: number | undefined, what: string): number | null {
+  if (x === undefined) return null;
+  if (typeof x !== 'number') throw new TypeError(`${what} must be a number, got ${typeof x}`);
+  return x;
+}
+
 export function encodeParams(params: Params): string {
   for (const [name, v] of Object.entries(params)) {
     const ok = typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));

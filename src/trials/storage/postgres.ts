@@ -65,7 +65,7 @@ import {
   type TrialOutcome,
   type TrialRecord,
 } from './types';
-import { checkDumpLinks, checkDumpTrial, checkInteger, STOP_REASONS, encodeNewTrial, type NewTrialRow, optionalInteger } from './encode';
+import { checkDumpLinks, checkDumpTrial, checkInteger, checkReal, STOP_REASONS, encodeNewTrial, type NewTrialRow, optionalInteger } from './encode';
 
 // ---------------------------------------------------------------------------
 // Schema and migrations
@@ -384,12 +384,6 @@ const TYPES = {
 
 
 
-
-function checkReal(x: number | undefined, what: string): number | null {
-  if (x === undefined) return null;
-  if (typeof x !== 'number') throw new TypeError(`${what} must be a number, got ${typeof x}`);
-  return x;
-}
 
 
 function checkStudyInput(input: StudyInput): string {

@@ -74,7 +74,7 @@ import {
   type TrialOutcome,
   type TrialRecord,
 } from './types';
-import { checkDumpLinks, checkDumpTrial, checkInteger, STOP_REASONS, encodeNewTrial, type NewTrialRow, optionalInteger } from './encode';
+import { checkDumpLinks, checkDumpTrial, checkInteger, checkReal, STOP_REASONS, encodeNewTrial, type NewTrialRow, optionalInteger } from './encode';
 
 // ---------------------------------------------------------------------------
 // Schema and migrations
@@ -375,9 +375,8 @@ const NAN_TAG = 'NaN';
 type DbReal = number | string | null;
 
 function encodeReal(x: number | undefined, what: string): DbReal {
-  if (x === undefined) return null;
-  if (typeof x !== 'number') throw new TypeError(`${what} must be a number, got ${typeof x}`);
-  return Number.isNaN(x) ? NAN_TAG : x;
+  const checked = checkReal(x, what);
+  return checked !== null && Number.isNaN(checked) ? NAN_TAG : checked;
 }
 
 function decodeReal(v: DbReal): number | undefined {
