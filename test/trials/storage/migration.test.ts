@@ -14,6 +14,9 @@ function openWith(file: string, migrations: readonly string[]): SqliteStorage {
   return (SqliteStorage as unknown as { openWith(f: string, m: readonly string[]): SqliteStorage }).openWith(file, migrations);
 }
 
+/** The schema a file is at after any upgrade, as tune_meta stores it. */
+const NEWEST = String(SCHEMA_VERSION);
+
 const T0 = '2024-01-02T03:04:05.000Z';
 const T1 = '2024-01-02T03:09:05.000Z';
 
@@ -80,7 +83,7 @@ function columns(db: Database.Database, table: string): string[] {
 const V1_TRIAL = { backend: 'cpu', worker: { host: '', pid: 0 }, initialEpoch: 0, metrics: {} };
 
 describe('migration from schema 1', () => {
-  test('a v1 file is upgraded in place: schema 3, all data readable, slot v1:N, cascades intact', async () => {
+  test('a v1 file is upgraded in place: newest schema, all data readable, slot v1:N, cascades intact', async () => {
     const file = v1File();
     await withStorage(file, async (s) => {
       const old = (await s.getStudy('old'))!;
@@ -108,7 +111,7 @@ describe('migration from schema 1', () => {
         ],
       );
 
-      // The upgraded file works as a schema-3 one.
+      // The upgraded file works as a newest-schema one.
       const it = await s.interruptTrial(12, 'left running by tune 0.1');
       assert.equal(it.state, 'interrupted');
       const next = await create(s, 1, plan({ slot: 'v1:2', retryOf: 2, parent: 0, initialEpoch: 2 }));
@@ -118,7 +121,7 @@ describe('migration from schema 1', () => {
     });
 
     raw(file, (db) => {
-      assert.equal(db.prepare(`SELECT value FROM tune_meta WHERE key = 'schema_version'`).pluck().get(), '3');
+      assert.equal(db.prepare(`SELECT value FROM tune_meta WHERE key = 'schema_version'`).pluck().get(), NEWEST);
       assert.deepEqual(db.pragma('foreign_key_check'), []);
       assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
       const sql = db.prepare(`SELECT group_concat(sql, ';') FROM sqlite_schema`).pluck().get() as string;
@@ -161,7 +164,7 @@ describe('migration from schema 1', () => {
     assert.notEqual(brokenStep2, MIGRATIONS[1]);
     const variants: [string, string[]][] = [
       ['step 2 fails half way', [MIGRATIONS[0]!, brokenStep2]],
-      ['a step 4 fails after steps 2 and 3 succeeded', [...MIGRATIONS, `CREATE TABLE half_done (x); DELETE FROM trial_metrics; SELECT no_such_function();`]],
+      ['a last step fails after every shipped step succeeded', [...MIGRATIONS, `CREATE TABLE half_done (x); DELETE FROM trial_metrics; SELECT no_such_function();`]],
     ];
     for (const [what, migrations] of variants) {
       const file = v1File();
@@ -180,7 +183,7 @@ describe('migration from schema 1', () => {
           [2, 'v1:2', 'running'],
         ]);
       });
-      assert.equal(schemaVersion(file), '3', what);
+      assert.equal(schemaVersion(file), NEWEST, what);
     }
   });
 
@@ -197,7 +200,8 @@ describe('migration from schema 1', () => {
       (e: unknown) =>
         e instanceof UserError &&
         e.message.includes(file) &&
-        /cannot upgrade this storage to schema 3: .*1 broken foreign key\(s\), e\.g\. trial_metrics row \d+ → trials/.test(e.message),
+        e.message.includes(`cannot upgrade this storage to schema ${NEWEST}: `) &&
+        /1 broken foreign key\(s\), e\.g\. trial_metrics row \d+ → trials/.test(e.message),
     );
     assert.deepEqual(snapshot(file), before);
   });
@@ -244,7 +248,7 @@ describe('migration from schema 2', () => {
       await withStorage(file, async () => undefined);
       return at;
     })();
-    assert.equal(schemaVersion(file), '3');
+    assert.equal(schemaVersion(file), NEWEST);
     raw(file, (db) => {
       const beats = db.prepare(`SELECT id, state, heartbeat_at FROM trials ORDER BY id`).all() as { id: number; state: string; heartbeat_at: number | null }[];
       for (const b of beats) {
@@ -323,43 +327,44 @@ describe('migration from schema 2', () => {
       // Once the duplicates are gone, the next open upgrades it.
       raw(file, (db) => db.exec(repair));
       await withStorage(file, async (s) => assert.equal((await s.getTrials(1)).length, 4, what));
-      assert.equal(schemaVersion(file), '3', what);
+      assert.equal(schemaVersion(file), NEWEST, what);
     }
   });
 });
 
 describe('schema version', () => {
-  test('a fresh file is at SCHEMA_VERSION; a newer (v4) file is refused and left untouched', async () => {
+  test('a fresh file is at SCHEMA_VERSION; a newer (v5) file is refused and left untouched', async () => {
     const file = files.next();
     await withStorage(file, async (s) => {
       await s.createStudy(study('v'));
     });
-    assert.equal(SCHEMA_VERSION, 3);
+    assert.equal(SCHEMA_VERSION, 4);
     assert.equal(SCHEMA_VERSION, MIGRATIONS.length);
-    assert.equal(schemaVersion(file), '3');
-    raw(file, (db) => db.prepare(`UPDATE tune_meta SET value = '4' WHERE key = 'schema_version'`).run());
+    assert.equal(schemaVersion(file), '4');
+    raw(file, (db) => db.prepare(`UPDATE tune_meta SET value = '5' WHERE key = 'schema_version'`).run());
     const before = snapshot(file);
     assert.throws(
       () => SqliteStorage.open(file),
       (e: unknown) =>
         e instanceof UserError &&
         e.message.includes(file) &&
-        /written by a newer tune \(schema 4\); this tune reads up to schema 3/.test(e.message) &&
+        /written by a newer tune \(schema 5\); this tune reads up to schema 4/.test(e.message) &&
         /upgrade tune/.test(e.message),
     );
     assert.deepEqual(snapshot(file), before);
-    raw(file, (db) => db.prepare(`UPDATE tune_meta SET value = '3' WHERE key = 'schema_version'`).run());
+    raw(file, (db) => db.prepare(`UPDATE tune_meta SET value = '4' WHERE key = 'schema_version'`).run());
     await withStorage(file, async (s) => assert.ok(await s.getStudy('v')));
   });
 
   test('the shipped migrations are frozen', () => {
     assert.ok(Object.isFrozen(MIGRATIONS));
     assert.match(MIGRATIONS[0]!, /state\s+TEXT\s+NOT NULL CHECK \(state IN \('running', 'complete', 'failed'\)\)/);
-    // Steps 1 and 2 shipped: their text is pinned (a change of schema is a new step, never an edit).
+    // Steps 1 to 3 shipped: their text is pinned (a change of schema is a new step, never an edit).
     const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-    assert.deepEqual(MIGRATIONS.slice(0, 2).map(sha), [
+    assert.deepEqual(MIGRATIONS.slice(0, 3).map(sha), [
       'f097a39746e3e7de0f4976cdb6a142977aecf2a3d35501d2b684e1e882886c1d',
       '85ed014906bec055adf337cd3a3652f65dca58a0a6f7857f445a09011d5e9fa1',
+      '110a238dae977bb710c3a54fc9dd1abd3b3b0900bda54cf1ec8f3f3caf4d4f0b',
     ]);
   });
 });
