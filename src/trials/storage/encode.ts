@@ -38,11 +38,11 @@ export function checkReal(x: number | undefined, what: string): number | null {
 
 /**
  * A JSON-able object (a study's baseline, a trial's diagnostics) as the text
- * its column stores. Refused unless JSON gives it back
- * exactly, so that both engines and `tune copy` keep it as it was:
- * JSON.stringify would quietly turn NaN or ±Infinity into null, a hole or
- * undefined in an array into null, and a Date or Map into something else.
- * A property whose value is undefined is left out, as absent.
+ * its column stores. Refused unless JSON gives it back exactly, so that both
+ * engines and `tune copy` keep it as it was: JSON.stringify would quietly
+ * turn NaN or ±Infinity into null, a hole or undefined in an array into
+ * null, and a Date or Map into something else. A property whose value is
+ * undefined is left out, as absent.
  */
 export function encodeJson(value: object, what: string): string {
   if (!isPlainObject(value)) throw new TypeError(`${what} must be a plain object of JSON data`);

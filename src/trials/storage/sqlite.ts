@@ -11,9 +11,9 @@
  *   back as NaN. ±Infinity are ordinary REAL values and round-trip as is.
  *   NULL always means "absent". Ranking and "best" skip NaN values.
  * - Parameters are JSON text in the key order given; parameter values must be
- *   finite numbers, strings or booleans (JSON has no NaN either). So are a
- *   study's baseline and a trial's diagnostics (`optionalJson`: anything
- *   JSON would not give back exactly, a NaN say, is refused).
+ *   finite numbers, strings or booleans (JSON has no NaN either). A study's
+ *   baseline and a trial's diagnostics are JSON text too, by the same rule:
+ *   anything JSON would not give back exactly (a NaN, say) is refused.
  * - `rankTrials` ranks by `metrics[metric]`, not by the `value` column: the
  *   caller puts the objective in `metrics` too if it wants to rank by it.
  * - Timestamps are ISO-8601 UTC strings made by this process' clock, except
@@ -43,11 +43,12 @@
  *   and writes nothing. The check runs under the write lock; the partial
  *   UNIQUE indexes trials_first_attempt and trials_retry hold it even against
  *   a writer that skipped it, and their violation is also a lost claim.
- * - `exportStudy` / `importStudy` move a study with its numbers, states,
- *   timestamps, links, metrics, history and checkpoints. Heartbeats are not
- *   part of a dump: imported trials get the importing database's clock, so a
- *   trial imported `running` (nobody runs it here) is interrupted by the
- *   first interruptStale after its grace.
+ * - `exportStudy` / `importStudy` move a study with its baseline, and its
+ *   trials with their numbers, states, timestamps, links, metrics,
+ *   diagnostics, history and checkpoints. Heartbeats are not part of a dump:
+ *   imported trials get the importing database's clock, so a trial imported
+ *   `running` (nobody runs it here) is interrupted by the first
+ *   interruptStale after its grace.
  * - Checkpoints are BLOBs in their own table, one per trial, so reading
  *   trials never touches them. Deleting them frees pages inside the file for
  *   reuse; the file itself does not shrink (no auto_vacuum).
@@ -84,9 +85,9 @@ import {
   checkInteger,
   checkReal,
   STOP_REASONS,
+  encodeJson,
   encodeNewTrial,
   type NewTrialRow,
-  encodeJson,
   optionalInteger,
   optionalJson,
 } from './encode';
