@@ -29,6 +29,58 @@ export function optionalInteger(x: number | undefined, what: string): number | n
   return x;
 }
 
+/** A measurement (NaN and ±Infinity included) or null when absent; each engine then stores NaN its own way. */
+export function checkReal(x: number | undefined, what: string): number | null {
+  if (x === undefined) return null;
+  if (typeof x !== 'number') throw new TypeError(`${what} must be a number, got ${typeof x}`);
+  return x;
+}
+
+/**
+ * A JSON-able object (a study's baseline, a trial's diagnostics) as the text
+ * its column stores. Refused unless JSON gives it back exactly, so that both
+ * engines and `tune copy` keep it as it was: JSON.stringify would quietly
+ * turn NaN or ±Infinity into null, a hole or undefined in an array into
+ * null, and a Date or Map into something else. A property whose value is
+ * undefined is left out, as absent.
+ */
+export function encodeJson(value: object, what: string): string {
+  if (!isPlainObject(value)) throw new TypeError(`${what} must be a plain object of JSON data`);
+  checkJsonable(value, what, []);
+  return JSON.stringify(value);
+}
+
+/** `encodeJson`, or null when absent. */
+export function optionalJson(value: object | undefined, what: string): string | null {
+  return value === undefined ? null : encodeJson(value, what);
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  const proto = Object.getPrototypeOf(x) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** Throws unless `value` is JSON data that round-trips exactly; `where` names it in the message. */
+function checkJsonable(value: unknown, where: string, parents: readonly object[]): void {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError(`${where} is ${value}: JSON has no NaN or Infinity`);
+    return;
+  }
+  if (typeof value !== 'object') throw new TypeError(`${where} is ${typeof value}: only JSON data can be stored`);
+  if (parents.includes(value)) throw new TypeError(`${where} refers to itself`);
+  const inside = [...parents, value];
+  if (Array.isArray(value)) {
+    // An index loop, not forEach: a hole must be seen (JSON would make it null).
+    for (let i = 0; i < value.length; i++) checkJsonable(value[i], `${where}[${i}]`, inside);
+  } else if (isPlainObject(value)) {
+    for (const [key, v] of Object.entries(value)) if (v !== undefined) checkJsonable(v, `${where}.${key}`, inside);
+  } else {
+    throw new TypeError(`${where} is a ${(value as object).constructor?.name ?? 'object'}: only plain objects and arrays can be stored`);
+  }
+}
+
 export function encodeParams(params: Params): string {
   for (const [name, v] of Object.entries(params)) {
     const ok = typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));

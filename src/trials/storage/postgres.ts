@@ -15,6 +15,8 @@
  *   plain errors and the typed errors of ./types, with SQLite's messages.
  * - NaN and ±Infinity are native `double precision` values (no text tag).
  *   PostgreSQL orders NaN above everything; ranking and "best" skip NaN.
+ * - JSON (definition, parameters, baseline, diagnostics) is `json`, which
+ *   keeps the text as written, so key order survives as in SQLite.
  * - Timestamps are `timestamptz` written by the database's clock (`now()`),
  *   not this process' (SQLite uses the process clock except for heartbeats),
  *   so workers on several machines agree; an import keeps the dump's
@@ -61,11 +63,24 @@ import {
   type StudyInput,
   type StudyRecord,
   type StudySummary,
+  type TrialDiagnostics,
   type TrialDump,
   type TrialOutcome,
   type TrialRecord,
 } from './types';
-import { checkDumpLinks, checkDumpTrial, checkInteger, STOP_REASONS, encodeNewTrial, type NewTrialRow, optionalInteger } from './encode';
+import type { LinearBaseline } from '../linear';
+import {
+  checkDumpLinks,
+  checkDumpTrial,
+  checkInteger,
+  checkReal,
+  STOP_REASONS,
+  encodeJson,
+  encodeNewTrial,
+  type NewTrialRow,
+  optionalInteger,
+  optionalJson,
+} from './encode';
 
 // ---------------------------------------------------------------------------
 // Schema and migrations
@@ -75,9 +90,9 @@ import { checkDumpLinks, checkDumpTrial, checkInteger, STOP_REASONS, encodeNewTr
  * One step of the PostgreSQL schema: it upgrades a database at schema `from`
  * to schema `to` (0 = a database without tune's tables). PostgreSQL storage
  * starts at schema 3, SQLite's schema when it was added: the first step
- * creates that schema whole (SQLite's 1 and 2 never existed here). A shipped
- * step is never edited; a change is a new step `{ from: 3, to: 4 }`, with
- * the same number as SQLite's matching migration.
+ * creates that schema whole (SQLite's 1 and 2 never existed here); later
+ * steps go one version at a time, numbered as SQLite's matching migration.
+ * A shipped step is never edited; a change is a new step appended here.
  */
 export interface PgMigration {
   readonly from: number;
@@ -183,6 +198,17 @@ export const MIGRATIONS: readonly PgMigration[] = Object.freeze([
     created_at timestamptz NOT NULL DEFAULT now()
   );
   ALTER TABLE checkpoints ALTER COLUMN data SET STORAGE EXTERNAL;
+  `,
+  },
+  {
+    // SQLite's 4: the study's linear baseline, a trial's diagnostics and each
+    // epoch's gradient norm. Nullable, so adding them rewrites no rows.
+    from: 3,
+    to: 4,
+    sql: `
+  ALTER TABLE studies ADD COLUMN baseline_json json;
+  ALTER TABLE trials ADD COLUMN diagnostics_json json;
+  ALTER TABLE trial_epochs ADD COLUMN grad_norm double precision;
   `,
   },
 ]);
@@ -385,12 +411,6 @@ const TYPES = {
 
 
 
-function checkReal(x: number | undefined, what: string): number | null {
-  if (x === undefined) return null;
-  if (typeof x !== 'number') throw new TypeError(`${what} must be a number, got ${typeof x}`);
-  return x;
-}
-
 
 function checkStudyInput(input: StudyInput): string {
   if (typeof input.name !== 'string' || input.name === '') throw new TypeError('a study name must be a non-empty string');
@@ -428,6 +448,7 @@ function epochValues(log: EpochLog): unknown[] {
     checkReal(log.val_mse, 'val_mse'),
     checkReal(log.lr, 'lr'),
     checkReal(log.seconds, 'seconds'),
+    checkReal(log.grad_norm, 'grad_norm'),
   ];
 }
 
@@ -461,6 +482,8 @@ interface StudyRow {
   definition_json: unknown;
   definition_hash: string;
   created_at: string;
+  /** Parsed by pg from json, as definition_json. */
+  baseline_json: LinearBaseline | null;
 }
 
 interface StudySummaryRow extends StudyRow {
@@ -493,6 +516,7 @@ interface TrialRow {
   stop_reason: StopReason | null;
   error: string | null;
   duration_s: number | null;
+  diagnostics_json: TrialDiagnostics | null;
   started_at: string;
   finished_at: string | null;
   /** The trial's metrics in the order given (NULL when it has none). */
@@ -510,6 +534,7 @@ interface EpochRow {
   val_mse: number | null;
   lr: number;
   seconds: number;
+  grad_norm: number | null;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -517,10 +542,11 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /** A timestamptz as ISO-8601 UTC with milliseconds, like `Date.toISOString()`. */
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
-const STUDY_COLUMNS = `s.id, s.name, s.metric, s.direction, s.definition_json, s.definition_hash, ${iso('s.created_at')} AS created_at`;
+const STUDY_COLUMNS = `s.id, s.name, s.metric, s.direction, s.definition_json, s.definition_hash, ${iso('s.created_at')} AS created_at, s.baseline_json`;
 const TRIAL_COLUMNS = `t.id, t.study_id, t.number, t.slot, t.retry_of, t.state, t.params_json, t.backend,
   t.worker_host, t.worker_pid, t.budget, t.rung_iteration, t.rung_bracket, t.rung_round, t.parent, t.initial_epoch,
-  t.value, t.epochs, t.stop_reason, t.error, t.duration_s, ${iso('t.started_at')} AS started_at, ${iso('t.finished_at')} AS finished_at`;
+  t.value, t.epochs, t.stop_reason, t.error, t.duration_s, t.diagnostics_json,
+  ${iso('t.started_at')} AS started_at, ${iso('t.finished_at')} AS finished_at`;
 /** The metrics of trial `t`, as two arrays in the order given. */
 const METRICS_OF_T = `LEFT JOIN LATERAL (
     SELECT array_agg(name ORDER BY position) AS metric_names, array_agg(value ORDER BY position) AS metric_values
@@ -534,10 +560,10 @@ const TRIALS_OF_STUDY = `
                 WHERE t2.study_id = $1 AND t2.number >= $2 GROUP BY tm.trial_id) m ON m.trial_id = t.id
    WHERE t.study_id = $1 AND t.number >= $2
    ORDER BY t.number`;
-const EPOCH_COLUMNS = `epoch, loss, val_loss, mae, val_mae, mse, val_mse, lr, seconds`;
+const EPOCH_COLUMNS = `epoch, loss, val_loss, mae, val_mae, mse, val_mse, lr, seconds, grad_norm`;
 
 function toStudy(row: StudyRow): StudyRecord {
-  return {
+  const study: Mutable<StudyRecord> = {
     id: row.id,
     name: row.name,
     metric: row.metric,
@@ -546,6 +572,8 @@ function toStudy(row: StudyRow): StudyRecord {
     definitionHash: row.definition_hash,
     createdAt: row.created_at,
   };
+  if (row.baseline_json !== null) study.baseline = row.baseline_json;
+  return study;
 }
 
 function toMetrics(row: TrialRow): Metrics {
@@ -582,6 +610,7 @@ function toTrial(row: TrialRow): TrialRecord {
   if (row.stop_reason !== null) trial.stopReason = row.stop_reason;
   if (row.error !== null) trial.error = row.error;
   if (row.duration_s !== null) trial.durationS = row.duration_s;
+  if (row.diagnostics_json !== null) trial.diagnostics = row.diagnostics_json;
   if (row.finished_at !== null) trial.finishedAt = row.finished_at;
   return trial;
 }
@@ -591,6 +620,7 @@ function toEpoch(row: EpochRow): EpochLog {
   if (row.val_loss !== null) log.val_loss = row.val_loss;
   if (row.val_mae !== null) log.val_mae = row.val_mae;
   if (row.val_mse !== null) log.val_mse = row.val_mse;
+  if (row.grad_norm !== null) log.grad_norm = row.grad_norm;
   return log;
 }
 
@@ -777,6 +807,13 @@ export class PostgresStorage implements Storage {
     return (result.rowCount ?? 0) > 0;
   }
 
+  async setBaseline(studyId: number, baseline: LinearBaseline): Promise<void> {
+    const json = encodeJson(baseline, 'a baseline');
+    // One statement: a concurrent writer of the same baseline just writes it again.
+    const result = await this.db.query(`UPDATE studies SET baseline_json = $2 WHERE id = $1`, [studyId, json]);
+    if (result.rowCount === 0) throw new Error(`no study with id ${studyId}`);
+  }
+
   async createTrial(studyId: number, trial: NewTrial): Promise<TrialRecord | undefined> {
     const row = encodeNewTrial(trial);
     let number = -1;
@@ -867,10 +904,11 @@ export class PostgresStorage implements Storage {
       `WITH cur AS (SELECT id, state FROM trials WHERE id = $1 FOR SHARE),
        ins AS (
          INSERT INTO trial_epochs (trial_id, ${EPOCH_COLUMNS})
-         SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM cur WHERE state = 'running'
+         SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM cur WHERE state = 'running'
          ON CONFLICT (trial_id, epoch) DO UPDATE
            SET loss = excluded.loss, val_loss = excluded.val_loss, mae = excluded.mae, val_mae = excluded.val_mae,
-               mse = excluded.mse, val_mse = excluded.val_mse, lr = excluded.lr, seconds = excluded.seconds
+               mse = excluded.mse, val_mse = excluded.val_mse, lr = excluded.lr, seconds = excluded.seconds,
+               grad_norm = excluded.grad_norm
          RETURNING 1
        )
        SELECT (SELECT state FROM cur) AS state, EXISTS (SELECT 1 FROM ins) AS written`,
@@ -894,6 +932,7 @@ export class PostgresStorage implements Storage {
     checkInteger(outcome.epochs, 'epochs');
     const value = checkReal(outcome.value, 'value');
     const durationS = checkReal(outcome.durationS, 'durationS');
+    const diagnostics = optionalJson(outcome.diagnostics, 'diagnostics');
     const entries = Object.entries(outcome.metrics);
     const names = entries.map(([name]) => name);
     const metricValues = entries.map(([name, v]) => checkReal(v, `metric "${name}"`));
@@ -902,9 +941,10 @@ export class PostgresStorage implements Storage {
     return this.tx(async (c) => {
       const updated = await c.query(
         `UPDATE trials
-            SET state = $2, value = $3, epochs = $4, stop_reason = $5, error = $6, duration_s = $7, finished_at = now()
+            SET state = $2, value = $3, epochs = $4, stop_reason = $5, error = $6, duration_s = $7, diagnostics_json = $8,
+                finished_at = now()
           WHERE id = $1 AND state = 'running'`,
-        [trialId, outcome.state, value, outcome.epochs, outcome.stopReason, outcome.error ?? null, durationS],
+        [trialId, outcome.state, value, outcome.epochs, outcome.stopReason, outcome.error ?? null, durationS, diagnostics],
       );
       if (updated.rowCount === 0) throw await notRunning(c, trialId);
       if (names.length > 0) {
@@ -1053,6 +1093,7 @@ export class PostgresStorage implements Storage {
     }
     if (typeof dump.study.createdAt !== 'string') throw new TypeError('a study dump needs the study\'s createdAt');
     const definitionJson = checkStudyInput(dump.study);
+    const baselineJson = optionalJson(dump.study.baseline, 'the study\'s baseline');
     // Everything is validated and laid out in columns before the transaction.
     const trials = checkDump(dump.trials);
     const cols = {
@@ -1061,7 +1102,8 @@ export class PostgresStorage implements Storage {
       budget: [] as (number | null)[], rungIteration: [] as (number | null)[], rungBracket: [] as (number | null)[],
       rungRound: [] as (number | null)[], parent: [] as (number | null)[], initialEpoch: [] as number[],
       value: [] as (number | null)[], epochs: [] as (number | null)[], stopReason: [] as (string | null)[],
-      error: [] as (string | null)[], durationS: [] as (number | null)[], startedAt: [] as string[], finishedAt: [] as (string | null)[],
+      error: [] as (string | null)[], durationS: [] as (number | null)[], diagnostics: [] as (string | null)[],
+      startedAt: [] as string[], finishedAt: [] as (string | null)[],
     };
     for (const { trial: t, row } of trials) {
       const what = `trial ${t.number}`;
@@ -1084,6 +1126,7 @@ export class PostgresStorage implements Storage {
       cols.stopReason.push(t.stopReason ?? null);
       cols.error.push(t.error ?? null);
       cols.durationS.push(checkReal(t.durationS, `${what}: durationS`));
+      cols.diagnostics.push(optionalJson(t.diagnostics, `${what}: diagnostics`));
       cols.startedAt.push(t.startedAt);
       cols.finishedAt.push(t.finishedAt ?? null);
     }
@@ -1106,10 +1149,10 @@ export class PostgresStorage implements Storage {
     try {
       return await this.tx(async (c) => {
         const inserted = await c.query<StudyRow>(
-          `INSERT INTO studies AS s (name, metric, direction, definition_json, definition_hash, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6::timestamptz)
+          `INSERT INTO studies AS s (name, metric, direction, definition_json, definition_hash, created_at, baseline_json)
+           VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7)
            RETURNING ${STUDY_COLUMNS}`,
-          [dump.study.name, dump.study.metric, dump.study.direction, definitionJson, dump.study.definitionHash, dump.study.createdAt],
+          [dump.study.name, dump.study.metric, dump.study.direction, definitionJson, dump.study.definitionHash, dump.study.createdAt, baselineJson],
         );
         const study = toStudy(inserted.rows[0]!);
         if (dump.trials.length === 0) return study;
@@ -1117,22 +1160,23 @@ export class PostgresStorage implements Storage {
         const ids = await c.query<{ id: number; number: number }>(
           `INSERT INTO trials (study_id, number, slot, retry_of, state, params_json, backend, worker_host, worker_pid,
                                budget, rung_iteration, rung_bracket, rung_round, parent, initial_epoch,
-                               value, epochs, stop_reason, error, duration_s, started_at, finished_at, heartbeat_at)
+                               value, epochs, stop_reason, error, duration_s, diagnostics_json, started_at, finished_at, heartbeat_at)
            SELECT $1, u.number, u.slot, u.retry_of, u.state, u.params::json, u.backend, u.worker_host, u.worker_pid,
                   u.budget, u.rung_iteration, u.rung_bracket, u.rung_round, u.parent, u.initial_epoch,
-                  u.value, u.epochs, u.stop_reason, u.error, u.duration_s, u.started_at::timestamptz, u.finished_at::timestamptz, now()
+                  u.value, u.epochs, u.stop_reason, u.error, u.duration_s, u.diagnostics::json,
+                  u.started_at::timestamptz, u.finished_at::timestamptz, now()
              FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[],
                          $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[],
-                         $16::float8[], $17::bigint[], $18::text[], $19::text[], $20::float8[], $21::text[], $22::text[])
+                         $16::float8[], $17::bigint[], $18::text[], $19::text[], $20::float8[], $21::text[], $22::text[], $23::text[])
                AS u (number, slot, retry_of, state, params, backend, worker_host, worker_pid,
                      budget, rung_iteration, rung_bracket, rung_round, parent, initial_epoch,
-                     value, epochs, stop_reason, error, duration_s, started_at, finished_at)
+                     value, epochs, stop_reason, error, duration_s, diagnostics, started_at, finished_at)
            ORDER BY u.number
            RETURNING id, number`,
           [
             study.id, cols.number, cols.slot, cols.retryOf, cols.state, cols.params, cols.backend, cols.workerHost, cols.workerPid,
             cols.budget, cols.rungIteration, cols.rungBracket, cols.rungRound, cols.parent, cols.initialEpoch,
-            cols.value, cols.epochs, cols.stopReason, cols.error, cols.durationS, cols.startedAt, cols.finishedAt,
+            cols.value, cols.epochs, cols.stopReason, cols.error, cols.durationS, cols.diagnostics, cols.startedAt, cols.finishedAt,
           ],
         );
         const idOf = new Map(ids.rows.map((r) => [r.number, r.id]));
@@ -1148,8 +1192,8 @@ export class PostgresStorage implements Storage {
           await c.query(
             `INSERT INTO trial_epochs (trial_id, ${EPOCH_COLUMNS})
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::float8[], $5::float8[], $6::float8[],
-                                  $7::float8[], $8::float8[], $9::float8[], $10::float8[])`,
-            [epoch.number.map((n) => idOf.get(n)!), ...[0, 1, 2, 3, 4, 5, 6, 7, 8].map(column)],
+                                  $7::float8[], $8::float8[], $9::float8[], $10::float8[], $11::float8[])`,
+            [epoch.number.map((n) => idOf.get(n)!), ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(column)],
           );
         }
         // One statement per checkpoint: each is sent as binary, not as hex inside an array.

@@ -11,7 +11,9 @@
  *   back as NaN. ±Infinity are ordinary REAL values and round-trip as is.
  *   NULL always means "absent". Ranking and "best" skip NaN values.
  * - Parameters are JSON text in the key order given; parameter values must be
- *   finite numbers, strings or booleans (JSON has no NaN either).
+ *   finite numbers, strings or booleans (JSON has no NaN either). A study's
+ *   baseline and a trial's diagnostics are JSON text too, by the same rule:
+ *   anything JSON would not give back exactly (a NaN, say) is refused.
  * - `rankTrials` ranks by `metrics[metric]`, not by the `value` column: the
  *   caller puts the objective in `metrics` too if it wants to rank by it.
  * - Timestamps are ISO-8601 UTC strings made by this process' clock, except
@@ -41,11 +43,12 @@
  *   and writes nothing. The check runs under the write lock; the partial
  *   UNIQUE indexes trials_first_attempt and trials_retry hold it even against
  *   a writer that skipped it, and their violation is also a lost claim.
- * - `exportStudy` / `importStudy` move a study with its numbers, states,
- *   timestamps, links, metrics, history and checkpoints. Heartbeats are not
- *   part of a dump: imported trials get the importing database's clock, so a
- *   trial imported `running` (nobody runs it here) is interrupted by the
- *   first interruptStale after its grace.
+ * - `exportStudy` / `importStudy` move a study with its baseline, and its
+ *   trials with their numbers, states, timestamps, links, metrics,
+ *   diagnostics, history and checkpoints. Heartbeats are not part of a dump:
+ *   imported trials get the importing database's clock, so a trial imported
+ *   `running` (nobody runs it here) is interrupted by the first
+ *   interruptStale after its grace.
  * - Checkpoints are BLOBs in their own table, one per trial, so reading
  *   trials never touches them. Deleting them frees pages inside the file for
  *   reuse; the file itself does not shrink (no auto_vacuum).
@@ -70,11 +73,24 @@ import {
   type StudyInput,
   type StudyRecord,
   type StudySummary,
+  type TrialDiagnostics,
   type TrialDump,
   type TrialOutcome,
   type TrialRecord,
 } from './types';
-import { checkDumpLinks, checkDumpTrial, checkInteger, STOP_REASONS, encodeNewTrial, type NewTrialRow, optionalInteger } from './encode';
+import type { LinearBaseline } from '../linear';
+import {
+  checkDumpLinks,
+  checkDumpTrial,
+  checkInteger,
+  checkReal,
+  STOP_REASONS,
+  encodeJson,
+  encodeNewTrial,
+  type NewTrialRow,
+  optionalInteger,
+  optionalJson,
+} from './encode';
 
 // ---------------------------------------------------------------------------
 // Schema and migrations
@@ -239,6 +255,15 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   CREATE UNIQUE INDEX trials_first_attempt ON trials (study_id, slot) WHERE retry_of IS NULL;
   CREATE UNIQUE INDEX trials_retry ON trials (study_id, retry_of) WHERE retry_of IS NOT NULL;
   `,
+
+  // 4: the study's linear baseline, a trial's diagnostics (both JSON text)
+  // and each epoch's gradient norm (REAL, NaN as 'NaN' like the other epoch
+  // columns). All nullable: rows written before are simply without them.
+  `
+  ALTER TABLE studies ADD COLUMN baseline_json TEXT;
+  ALTER TABLE trials ADD COLUMN diagnostics_json TEXT;
+  ALTER TABLE trial_epochs ADD COLUMN grad_norm REAL;
+  `,
 ]);
 
 /** The newest schema this code reads and writes. */
@@ -375,9 +400,8 @@ const NAN_TAG = 'NaN';
 type DbReal = number | string | null;
 
 function encodeReal(x: number | undefined, what: string): DbReal {
-  if (x === undefined) return null;
-  if (typeof x !== 'number') throw new TypeError(`${what} must be a number, got ${typeof x}`);
-  return Number.isNaN(x) ? NAN_TAG : x;
+  const checked = checkReal(x, what);
+  return checked !== null && Number.isNaN(checked) ? NAN_TAG : checked;
 }
 
 function decodeReal(v: DbReal): number | undefined {
@@ -406,7 +430,7 @@ function checkpointBlob(checkpoint: Uint8Array): Buffer {
 }
 
 /** The bind values of one epoch row, after its trial id. */
-type EpochArgs = readonly [number, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal];
+type EpochArgs = readonly [number, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal];
 
 function encodeEpoch(log: EpochLog): EpochArgs {
   checkInteger(log.epoch, 'an epoch');
@@ -420,6 +444,7 @@ function encodeEpoch(log: EpochLog): EpochArgs {
     encodeReal(log.val_mse, 'val_mse'),
     encodeReal(log.lr, 'lr'),
     encodeReal(log.seconds, 'seconds'),
+    encodeReal(log.grad_norm, 'grad_norm'),
   ];
 }
 
@@ -438,6 +463,7 @@ interface DumpTrialRow extends NewTrialRow {
   stopReason: StopReason | null;
   error: string | null;
   durationS: DbReal;
+  diagnosticsJson: string | null;
   startedAt: string;
   finishedAt: string | null;
 }
@@ -461,6 +487,7 @@ function encodeDumpTrial(t: TrialDump): EncodedDumpTrial {
       stopReason: t.stopReason ?? null,
       error: t.error ?? null,
       durationS: encodeReal(t.durationS, `${what}: durationS`),
+      diagnosticsJson: optionalJson(t.diagnostics, `${what}: diagnostics`),
       startedAt: t.startedAt,
       finishedAt: t.finishedAt ?? null,
     },
@@ -496,6 +523,7 @@ interface StudyRow {
   definition_json: string;
   definition_hash: string;
   created_at: string;
+  baseline_json: string | null;
 }
 
 interface StudySummaryRow extends StudyRow {
@@ -528,6 +556,7 @@ interface TrialRow {
   stop_reason: StopReason | null;
   error: string | null;
   duration_s: DbReal;
+  diagnostics_json: string | null;
   started_at: string;
   finished_at: string | null;
 }
@@ -548,6 +577,7 @@ interface EpochRow {
   val_mse: DbReal;
   lr: DbReal;
   seconds: DbReal;
+  grad_norm: DbReal;
 }
 
 interface StudyEpochRow extends EpochRow {
@@ -556,15 +586,15 @@ interface StudyEpochRow extends EpochRow {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-const STUDY_COLUMNS = `s.id, s.name, s.metric, s.direction, s.definition_json, s.definition_hash, s.created_at`;
+const STUDY_COLUMNS = `s.id, s.name, s.metric, s.direction, s.definition_json, s.definition_hash, s.created_at, s.baseline_json`;
 const TRIAL_COLUMNS = `t.id, t.study_id, t.number, t.slot, t.retry_of, t.state, t.params_json, t.backend,
   t.worker_host, t.worker_pid, t.budget, t.rung_iteration, t.rung_bracket, t.rung_round, t.parent, t.initial_epoch,
-  t.value, t.epochs, t.stop_reason, t.error, t.duration_s, t.started_at, t.finished_at`;
+  t.value, t.epochs, t.stop_reason, t.error, t.duration_s, t.diagnostics_json, t.started_at, t.finished_at`;
 /** TRIAL_COLUMNS for a RETURNING clause, which takes no table alias. */
 const TRIAL_RETURNING = TRIAL_COLUMNS.replace(/\bt\./g, '');
 
 function toStudy(row: StudyRow): StudyRecord {
-  return {
+  const study: Mutable<StudyRecord> = {
     id: row.id,
     name: row.name,
     metric: row.metric,
@@ -573,6 +603,8 @@ function toStudy(row: StudyRow): StudyRecord {
     definitionHash: row.definition_hash,
     createdAt: row.created_at,
   };
+  if (row.baseline_json !== null) study.baseline = JSON.parse(row.baseline_json) as LinearBaseline;
+  return study;
 }
 
 /** Optional fields are left out (not set to undefined) when absent. */
@@ -604,6 +636,7 @@ function toTrial(row: TrialRow, metrics: Metrics): TrialRecord {
   if (row.error !== null) trial.error = row.error;
   const durationS = decodeReal(row.duration_s);
   if (durationS !== undefined) trial.durationS = durationS;
+  if (row.diagnostics_json !== null) trial.diagnostics = JSON.parse(row.diagnostics_json) as TrialDiagnostics;
   if (row.finished_at !== null) trial.finishedAt = row.finished_at;
   return trial;
 }
@@ -623,6 +656,8 @@ function toEpoch(row: EpochRow): EpochLog {
   if (valMae !== undefined) log.val_mae = valMae;
   const valMse = decodeReal(row.val_mse);
   if (valMse !== undefined) log.val_mse = valMse;
+  const gradNorm = decodeReal(row.grad_norm);
+  if (gradNorm !== undefined) log.grad_norm = gradNorm;
   return log;
 }
 
@@ -662,11 +697,12 @@ function prepareStatements(db: Database.Database) {
         LIMIT @limit`,
     );
   return {
-    insertStudy: db.prepare<[string, string, Direction, string, string, string], StudyRow>(
-      `INSERT INTO studies (name, metric, direction, definition_json, definition_hash, created_at)
-       VALUES (?, ?, ?, ?, ?, ?)
-       RETURNING id, name, metric, direction, definition_json, definition_hash, created_at`,
+    insertStudy: db.prepare<[string, string, Direction, string, string, string, string | null], StudyRow>(
+      `INSERT INTO studies (name, metric, direction, definition_json, definition_hash, created_at, baseline_json)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       RETURNING id, name, metric, direction, definition_json, definition_hash, created_at, baseline_json`,
     ),
+    setBaseline: db.prepare<[string, number]>(`UPDATE studies SET baseline_json = ? WHERE id = ?`),
     studyByName: db.prepare<[string], StudyRow>(`SELECT ${STUDY_COLUMNS} FROM studies s WHERE s.name = ?`),
     studyExists: db.prepare<[number], { one: number }>(`SELECT 1 AS one FROM studies WHERE id = ?`),
     studySummaries: db.prepare<[], StudySummaryRow>(
@@ -705,10 +741,10 @@ function prepareStatements(db: Database.Database) {
     importTrial: db.prepare<[DumpTrialRow & { studyId: number }], { id: number }>(
       `INSERT INTO trials (study_id, number, slot, retry_of, state, params_json, backend, worker_host, worker_pid,
                            budget, rung_iteration, rung_bracket, rung_round, parent, initial_epoch,
-                           value, epochs, stop_reason, error, duration_s, started_at, finished_at, heartbeat_at)
+                           value, epochs, stop_reason, error, duration_s, diagnostics_json, started_at, finished_at, heartbeat_at)
        VALUES (@studyId, @number, @slot, @retryOf, @state, @paramsJson, @backend, @workerHost, @workerPid,
                @budget, @rungIteration, @rungBracket, @rungRound, @parent, @initialEpoch,
-               @value, @epochs, @stopReason, @error, @durationS, @startedAt, @finishedAt, unixepoch('subsec'))
+               @value, @epochs, @stopReason, @error, @durationS, @diagnosticsJson, @startedAt, @finishedAt, unixepoch('subsec'))
        RETURNING id`,
     ),
     trialState: db.prepare<[number], { state: TrialState }>(`SELECT state FROM trials WHERE id = ?`),
@@ -730,13 +766,14 @@ function prepareStatements(db: Database.Database) {
         stopReason: string;
         error: string | null;
         durationS: DbReal;
+        diagnosticsJson: string | null;
         finishedAt: string;
       },
       TrialRow
     >(
       `UPDATE trials
           SET state = @state, value = @value, epochs = @epochs, stop_reason = @stopReason,
-              error = @error, duration_s = @durationS, finished_at = @finishedAt
+              error = @error, duration_s = @durationS, diagnostics_json = @diagnosticsJson, finished_at = @finishedAt
         WHERE id = @id AND state = 'running'
        RETURNING ${TRIAL_RETURNING}`,
     ),
@@ -780,19 +817,19 @@ function prepareStatements(db: Database.Database) {
      * the trial is not running or does not exist.
      */
     reportEpoch: db.prepare<[...EpochArgs, number]>(
-      `INSERT OR REPLACE INTO trial_epochs (trial_id, epoch, loss, val_loss, mae, val_mae, mse, val_mse, lr, seconds)
-       SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM trials WHERE id = ? AND state = 'running'`,
+      `INSERT OR REPLACE INTO trial_epochs (trial_id, epoch, loss, val_loss, mae, val_mae, mse, val_mse, lr, seconds, grad_norm)
+       SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM trials WHERE id = ? AND state = 'running'`,
     ),
     insertEpoch: db.prepare<[number, ...EpochArgs]>(
-      `INSERT INTO trial_epochs (trial_id, epoch, loss, val_loss, mae, val_mae, mse, val_mse, lr, seconds)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO trial_epochs (trial_id, epoch, loss, val_loss, mae, val_mae, mse, val_mse, lr, seconds, grad_norm)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     history: db.prepare<[number], EpochRow>(
-      `SELECT epoch, loss, val_loss, mae, val_mae, mse, val_mse, lr, seconds
+      `SELECT epoch, loss, val_loss, mae, val_mae, mse, val_mse, lr, seconds, grad_norm
          FROM trial_epochs WHERE trial_id = ? ORDER BY epoch`,
     ),
     historyOfStudy: db.prepare<[number], StudyEpochRow>(
-      `SELECT e.trial_id, e.epoch, e.loss, e.val_loss, e.mae, e.val_mae, e.mse, e.val_mse, e.lr, e.seconds
+      `SELECT e.trial_id, e.epoch, e.loss, e.val_loss, e.mae, e.val_mae, e.mse, e.val_mse, e.lr, e.seconds, e.grad_norm
          FROM trial_epochs e JOIN trials t ON t.id = e.trial_id
         WHERE t.study_id = ?
         ORDER BY e.trial_id, e.epoch`,
@@ -908,6 +945,12 @@ export class SqliteStorage implements Storage {
     return this.stmt.deleteStudy.run(name).changes > 0;
   }
 
+  async setBaseline(studyId: number, baseline: LinearBaseline): Promise<void> {
+    const json = encodeJson(baseline, 'a baseline');
+    // One statement: a concurrent writer of the same baseline just writes it again.
+    if (this.stmt.setBaseline.run(json, studyId).changes === 0) throw new Error(`no study with id ${studyId}`);
+  }
+
   async createTrial(studyId: number, trial: NewTrial): Promise<TrialRecord | undefined> {
     const row = encodeNewTrial(trial);
     // IMMEDIATE: the write lock is taken before the claim is checked and
@@ -990,6 +1033,7 @@ export class SqliteStorage implements Storage {
       stopReason: outcome.stopReason,
       error: outcome.error ?? null,
       durationS: encodeReal(outcome.durationS, 'durationS'),
+      diagnosticsJson: optionalJson(outcome.diagnostics, 'diagnostics'),
       finishedAt,
     };
     const metrics = encodeMetrics(outcome.metrics);
@@ -1048,11 +1092,12 @@ export class SqliteStorage implements Storage {
       throw new TypeError('a study dump needs its study');
     }
     if (typeof dump.study.createdAt !== 'string') throw new TypeError('a study dump needs the study\'s createdAt');
+    const baselineJson = optionalJson(dump.study.baseline, 'the study\'s baseline');
     const trials = encodeDump(dump.trials);
     const now = new Date().toISOString();
     // One transaction: the whole study or nothing.
     return this.db.transaction(() => {
-      const study = this.insertStudy(dump.study, dump.study.createdAt);
+      const study = this.insertStudy(dump.study, dump.study.createdAt, baselineJson);
       for (const t of trials) {
         const { id } = this.stmt.importTrial.get({ ...t.row, studyId: study.id })!;
         for (const [name, value] of t.metrics) this.stmt.insertMetric.run(id, study.id, name, value);
@@ -1123,7 +1168,7 @@ export class SqliteStorage implements Storage {
   }
 
   /** Inserts a study row; `StudyExistsError` if the name is taken. */
-  private insertStudy(input: StudyInput, createdAt: string): StudyRecord {
+  private insertStudy(input: StudyInput, createdAt: string, baselineJson: string | null = null): StudyRecord {
     if (typeof input.name !== 'string' || input.name === '') throw new TypeError('a study name must be a non-empty string');
     if (input.direction !== 'min' && input.direction !== 'max') {
       throw new TypeError(`direction must be "min" or "max", got ${String(input.direction)}`);
@@ -1131,7 +1176,7 @@ export class SqliteStorage implements Storage {
     const definitionJson = JSON.stringify(input.definition) as string | undefined;
     if (definitionJson === undefined) throw new TypeError('a study definition must be JSON-able data');
     try {
-      const row = this.stmt.insertStudy.get(input.name, input.metric, input.direction, definitionJson, input.definitionHash, createdAt)!;
+      const row = this.stmt.insertStudy.get(input.name, input.metric, input.direction, definitionJson, input.definitionHash, createdAt, baselineJson)!;
       return toStudy(row);
     } catch (e) {
       if (hasCode(e, 'SQLITE_CONSTRAINT_UNIQUE')) throw new StudyExistsError(input.name);

@@ -151,6 +151,11 @@ export interface Storage {
   listStudies(): Promise<StudySummary[]>;
   /** Deletes the study and all its trials. Returns whether it existed. */
   deleteStudy(name: string): Promise<boolean>;
+  /**
+   * Stores the study's linear baseline (replacing any). Deterministic from the
+   * study's data, so two workers writing it at once write the same thing.
+   */
+  setBaseline(studyId: number, baseline: LinearBaseline): Promise<void>;
 
   /**
    * Claims a plan: creates it `running` with the study's next free number,

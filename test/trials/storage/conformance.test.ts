@@ -29,7 +29,8 @@ import {
   type TrialRecord,
 } from '../../../src/trials/storage';
 import { findPostgresBin, startPostgres, type PgCluster } from '../../helpers/postgres';
-import { complete, create as claim, epoch, failed, ISO_UTC, plan, study } from './fixtures';
+import { MIGRATIONS as PG_MIGRATIONS, type PgMigration } from '../../../src/trials/storage/postgres';
+import { baseline, complete, create as claim, diagnostics, epoch, failed, ISO_UTC, plan, study } from './fixtures';
 
 // ---------------------------------------------------------------------------
 // Fixtures (engine-neutral)
@@ -593,6 +594,117 @@ function storageContract(engine: string, factory: Factory): void {
     }));
   });
 
+  describe(`${engine}: baseline, diagnostics and gradient norms`, () => {
+    test('a study\'s baseline: absent until set, then read by getStudy and listStudies, replaced by the next', fresh(async (s, connect) => {
+      const st = await s.createStudy(study('b'));
+      const other = await s.createStudy(study('other'));
+      assert.ok(!('baseline' in st));
+      assert.ok(!('baseline' in (await s.getStudy('b'))!), 'absent, not null');
+      assert.ok((await s.listStudies()).every((x) => !('baseline' in x.study)));
+
+      await s.setBaseline(st.id, baseline());
+      const got = (await s.getStudy('b'))!;
+      assert.deepEqual(got, { ...st, baseline: baseline() });
+      assert.deepEqual(Object.keys(got.baseline!.metrics), ['mae', 'mse', 'val_mae', 'val_mse'], 'key order is kept');
+      const listed = await s.listStudies();
+      assert.deepEqual(listed.find((x) => x.study.name === 'b')!.study, got);
+      assert.ok(!('baseline' in listed.find((x) => x.study.name === 'other')!.study), 'another study is left alone');
+      assert.deepEqual(await s.getStudy('other'), other);
+      (got.baseline!.coef[0] as number[])[0] = 99;
+      assert.deepEqual((await s.getStudy('b'))!.baseline, baseline(), 'returned records are copies');
+
+      await s.setBaseline(st.id, baseline(2));
+      assert.deepEqual((await s.getStudy('b'))!.baseline, baseline(2), 'replaced');
+      // Two workers fitting the same data write the same baseline at once: both succeed.
+      const b2 = await connect();
+      await Promise.all([s.setBaseline(st.id, baseline(3)), b2.setBaseline(st.id, baseline(3))]);
+      assert.deepEqual((await b2.getStudy('b'))!.baseline, baseline(3));
+    }));
+
+    test('setBaseline refuses an unknown study and data JSON would not give back, changing nothing', fresh(async (s) => {
+      const st = await s.createStudy(study('bad-b'));
+      await assert.rejects(s.setBaseline(12345, baseline()), /no study with id 12345/);
+      await s.setBaseline(st.id, baseline());
+      const cases: [unknown, RegExp][] = [
+        [{ ...baseline(), ridge: NaN }, /a baseline\.ridge is NaN: JSON has no NaN or Infinity/],
+        [{ ...baseline(), metrics: { val_mae: Infinity } }, /a baseline\.metrics\.val_mae is Infinity/],
+        [{ ...baseline(), coef: [[1], [undefined]] }, /a baseline\.coef\[1\]\[0\] is undefined/],
+        [{ ...baseline(), intercept: new Float64Array([1]) }, /a baseline\.intercept is a Float64Array: only plain objects and arrays/],
+        [undefined, /a baseline must be a plain object/],
+        [[baseline()], /a baseline must be a plain object/],
+      ];
+      for (const [bad, message] of cases) await assert.rejects(s.setBaseline(st.id, bad as never), message);
+      assert.deepEqual((await s.getStudy('bad-b'))!.baseline, baseline(), 'the stored baseline is kept');
+    }));
+
+    test('finishTrial stores diagnostics and every read returns them; absent when not given', fresh(async (s) => {
+      const st = await s.createStudy(study('d'));
+      const a = await claim(s, st.id);
+      const b = await claim(s, st.id);
+      const c = await claim(s, st.id);
+      const d = await claim(s, st.id);
+      const withDiag = await s.finishTrial(a.id, { ...complete(0.5), stopReason: 'early_stopping', diagnostics: diagnostics() });
+      assert.deepEqual(withDiag.diagnostics, diagnostics());
+      const without = await s.finishTrial(b.id, complete(0.7));
+      const failedWith = await s.finishTrial(c.id, { ...failed('oom'), diagnostics: { deadReluStart: [1] } });
+      const interrupted = await s.interruptTrial(d.id, 'died');
+      for (const t of [without, interrupted]) assert.ok(!('diagnostics' in t), `trial ${t.number}: absent, not null`);
+      assert.deepEqual(failedWith.diagnostics, { deadReluStart: [1] });
+
+      const all = await s.getTrials(st.id);
+      assert.deepEqual(all, [withDiag, without, failedWith, interrupted]);
+      assert.deepEqual(await s.getTrials(st.id, { fromNumber: 2 }), [failedWith, interrupted]);
+      assert.deepEqual(await s.getTrial(st.id, 0), withDiag);
+      assert.deepEqual(await s.rankTrials(st.id, { metric: 'val_loss', direction: 'min' }), [withDiag, without]);
+      assert.deepEqual(Object.keys(all[0]!.diagnostics!), Object.keys(diagnostics()), 'key order is kept');
+      (all[0]!.diagnostics!.deadReluEnd as number[])[0] = 99;
+      assert.deepEqual((await s.getTrial(st.id, 0))!.diagnostics, diagnostics(), 'returned records are copies');
+    }));
+
+    test('diagnostics JSON would not give back are refused, leaving the trial running', fresh(async (s) => {
+      const st = await s.createStudy(study('bad-d'));
+      const t = await claim(s, st.id);
+      const cases: [unknown, RegExp][] = [
+        [{ trainValGap: NaN }, /diagnostics\.trainValGap is NaN: JSON has no NaN or Infinity/],
+        [{ deadReluEnd: [0, -Infinity] }, /diagnostics\.deadReluEnd\[1\] is -Infinity/],
+        [{ when: new Date(0) }, /diagnostics\.when is a Date/],
+        ['early', /diagnostics must be a plain object/],
+      ];
+      for (const [bad, message] of cases) await assert.rejects(s.finishTrial(t.id, { ...complete(1), diagnostics: bad as never }), message);
+      const still = (await s.getTrial(st.id, 0))!;
+      assert.equal(still.state, 'running');
+      assert.deepEqual(still.metrics, {});
+      // A property left undefined is simply absent.
+      const done = await s.finishTrial(t.id, { ...complete(1), diagnostics: { trainValGap: 0.5, restoredEpoch: undefined } });
+      assert.deepEqual(done.diagnostics, { trainValGap: 0.5 });
+      assert.deepEqual((await s.getTrial(st.id, 0))!.diagnostics, { trainValGap: 0.5 });
+    }));
+
+    test('reportEpoch and getHistory carry grad_norm, NaN and ±Infinity included; absent when not reported', fresh(async (s) => {
+      const st = await s.createStudy(study('g'));
+      const t = await claim(s, st.id);
+      const logs = [
+        { ...epoch(0), grad_norm: 0.75 },
+        epoch(1),
+        { ...epoch(2), grad_norm: NaN },
+        { ...epoch(3), val_loss: 2, grad_norm: Infinity },
+        { ...epoch(4), grad_norm: -Infinity },
+      ];
+      for (const log of logs) await s.reportEpoch(t.id, log);
+      const history = await s.getHistory(t.id);
+      assert.deepEqual(history, logs);
+      assert.ok(!('grad_norm' in history[1]!), 'absent, not null');
+      assert.ok(Number.isNaN(history[2]!.grad_norm), 'NaN stays NaN, not absent');
+      // Replacing an epoch replaces its grad_norm, or removes it.
+      await s.reportEpoch(t.id, { ...epoch(0), grad_norm: 0.5 });
+      await s.reportEpoch(t.id, epoch(3));
+      await s.reportEpoch(t.id, { ...epoch(1), grad_norm: 1e-300 });
+      assert.deepEqual(await s.getHistory(t.id), [{ ...epoch(0), grad_norm: 0.5 }, { ...epoch(1), grad_norm: 1e-300 }, logs[2], epoch(3), logs[4]]);
+      await assert.rejects(s.reportEpoch(t.id, { ...epoch(5), grad_norm: '1' as unknown as number }), /grad_norm must be a number, got string/);
+      assert.equal((await s.getHistory(t.id)).length, 5);
+    }));
+  });
+
   describe(`${engine}: export and import`, () => {
     test('a study round-trips through a dump into another storage, checkpoints included', fresh(async (s) => {
       const st = await s.createStudy(study('x', { direction: 'max', definition: { b: 1, a: [1, 'two', { c: null }] } }));
@@ -652,6 +764,47 @@ function storageContract(engine: string, factory: Factory): void {
     }));
   });
 
+  describe(`${engine}: export and import of schema 4`, () => {
+    test('the baseline, diagnostics and grad_norm survive a dump, and a bad one is refused whole', fresh(async (s) => {
+      const st = await s.createStudy(study('four'));
+      await s.setBaseline(st.id, baseline());
+      const a = await claim(s, st.id);
+      await s.reportEpoch(a.id, { ...epoch(0), grad_norm: 2.5 });
+      await s.reportEpoch(a.id, { ...epoch(1), grad_norm: NaN });
+      await s.reportEpoch(a.id, epoch(2));
+      await s.finishTrial(a.id, { ...complete(0.5), diagnostics: diagnostics() });
+      await s.finishTrial((await claim(s, st.id)).id, complete(0.6));
+      await s.createStudy(study('plain'));
+
+      const dump = (await s.exportStudy('four'))!;
+      assert.deepEqual(dump.study.baseline, baseline());
+      assert.deepEqual(dump.trials[0]!.diagnostics, diagnostics());
+      assert.ok(!('diagnostics' in dump.trials[1]!));
+      assert.deepEqual(dump.trials[0]!.history, [{ ...epoch(0), grad_norm: 2.5 }, { ...epoch(1), grad_norm: NaN }, epoch(2)]);
+      assert.ok(!('baseline' in (await s.exportStudy('plain'))!.study), 'a study without one dumps without one');
+
+      await withFresh(factory, async (target) => {
+        const imported = await target.importStudy(dump);
+        assert.deepEqual(imported.baseline, baseline());
+        assert.deepEqual(await target.getStudy('four'), imported);
+        assert.deepEqual(await target.exportStudy('four'), dump);
+        const copied = await target.getTrials(imported.id);
+        assert.deepEqual(copied[0]!.diagnostics, diagnostics());
+        assert.deepEqual(await target.getHistory(copied[0]!.id), dump.trials[0]!.history);
+
+        const bad: [string, typeof dump, RegExp][] = [
+          ['a NaN in the baseline', { ...dump, study: { ...dump.study, name: 'b1', baseline: { ...baseline(), ridge: NaN } } }, /the study's baseline\.ridge is NaN/],
+          ['a NaN in diagnostics', { study: { ...dump.study, name: 'b2' }, trials: [{ ...dump.trials[0]!, diagnostics: { trainValGap: NaN } }] }, /trial 0: diagnostics\.trainValGap is NaN/],
+          ['a grad_norm not a number', { study: { ...dump.study, name: 'b3' }, trials: [{ ...dump.trials[0]!, history: [{ ...epoch(0), grad_norm: null as never }] }] }, /grad_norm must be a number, got object/],
+        ];
+        for (const [what, d, message] of bad) {
+          await assert.rejects(target.importStudy(d), message, what);
+          assert.equal(await target.getStudy(d.study.name), undefined, what);
+        }
+      });
+    }));
+  });
+
   describe(`${engine}: lifecycle`, () => {
     test('a second connection sees committed writes; close is idempotent and later calls fail', fresh(async (s, connect) => {
       const st = await s.createStudy(study('persist'));
@@ -676,14 +829,21 @@ storageContract('postgres', postgres);
 // ---------------------------------------------------------------------------
 
 describe('copy between engines', () => {
-  test('SQLite → PostgreSQL → SQLite keeps every trial, history and checkpoint', async () => {
+  test('SQLite → PostgreSQL → SQLite keeps every trial, history, checkpoint, baseline and diagnostics', async () => {
     await withFresh(sqlite, async (a) => {
       const st = await a.createStudy(study('moving'));
+      await a.setBaseline(st.id, baseline());
       const t0 = await claim(a, st.id, plan({ params: { lr: 0.01, opt: 'adam' } }));
-      await a.reportEpoch(t0.id, { epoch: 0, loss: NaN, mae: 1, mse: 1, lr: 0.01, seconds: 1 });
-      await a.finishTrial(t0.id, complete(0.3, { nan: NaN, inf: Infinity }), new Uint8Array([1, 2, 3, 4]));
+      await a.reportEpoch(t0.id, { epoch: 0, loss: NaN, mae: 1, mse: 1, lr: 0.01, seconds: 1, grad_norm: 0.5 });
+      await a.reportEpoch(t0.id, { epoch: 1, loss: 1, mae: 1, mse: 1, lr: 0.01, seconds: 1, grad_norm: NaN });
+      await a.reportEpoch(t0.id, { epoch: 2, loss: 1, mae: 1, mse: 1, lr: 0.01, seconds: 1, grad_norm: Infinity });
+      await a.finishTrial(t0.id, { ...complete(0.3, { nan: NaN, inf: Infinity }), diagnostics: diagnostics() }, new Uint8Array([1, 2, 3, 4]));
       await a.interruptTrial((await claim(a, st.id)).id, 'died');
       const dump = (await a.exportStudy('moving'))!;
+      // What schema 4 added is in the dump, so the comparisons below cover it.
+      assert.deepEqual(dump.study.baseline, baseline());
+      assert.deepEqual(dump.trials[0]!.diagnostics, diagnostics());
+      assert.deepEqual(dump.trials[0]!.history.map((e) => e.grad_norm), [0.5, NaN, Infinity]);
       await withFresh(postgres, async (p) => {
         await p.importStudy(dump);
         const viaPg = (await p.exportStudy('moving'))!;
@@ -719,6 +879,68 @@ describe('postgres: schema, URLs and errors', () => {
     const db = new URL(url).pathname.slice(1);
     const meta = await pg.query<{ key: string; value: string }>(`SELECT key, value FROM tune_meta ORDER BY key`, [], db);
     assert.deepEqual(meta, [{ key: 'application', value: 'tune' }, { key: 'schema_version', value: String(POSTGRES_SCHEMA_VERSION) }]);
+  });
+
+  test('a schema-3 database is upgraded to 4 in place: data intact, the new fields absent, the columns a fresh one\'s', async () => {
+    const T0 = '2024-01-02T03:04:05.000Z';
+    const T1 = '2024-01-02T03:09:05.000Z';
+    const url = await pg.createDatabase();
+    const db = new URL(url).pathname.slice(1);
+    const openWith = (PostgresStorage as unknown as { openWith(u: string, m: readonly PgMigration[]): Promise<Storage> }).openWith.bind(PostgresStorage);
+    await (await openWith(url, PG_MIGRATIONS.filter((m) => m.to <= 3))).close();
+    // Rows as a schema-3 tune wrote them (its statements, not this tune's, which name the new columns).
+    await pg.query(
+      `INSERT INTO studies (name, metric, direction, definition_json, definition_hash, created_at)
+         VALUES ('three', 'val_loss', 'min', '{"b":1,"a":2}', 'h', '${T0}');
+       INSERT INTO trials (study_id, number, slot, state, params_json, backend, worker_host, worker_pid,
+                           value, epochs, stop_reason, duration_s, started_at, finished_at)
+         SELECT id, 0, 'r:0', 'complete', '{"u":3}', 'cpu', 'box', 7, 0.5, 2, 'max_epochs', 1.25, '${T0}', '${T1}' FROM studies;
+       INSERT INTO trials (study_id, number, slot, state, params_json, backend, worker_host, worker_pid, started_at, heartbeat_at)
+         SELECT id, 1, 'r:1', 'running', '{"u":5}', 'cpu', 'box', 8, '${T1}', now() FROM studies;
+       INSERT INTO trial_metrics (trial_id, study_id, name, value, position) SELECT id, study_id, 'val_loss', 0.5, 1 FROM trials WHERE number = 0;
+       INSERT INTO trial_epochs (trial_id, epoch, loss, mae, mse, lr, seconds) SELECT id, 0, 0.9, 1, 1, 0.1, 0.1 FROM trials WHERE number = 0;
+       INSERT INTO trial_epochs (trial_id, epoch, loss, val_loss, mae, mse, lr, seconds) SELECT id, 1, 'NaN', 0.5, 1, 1, 0.1, 0.1 FROM trials WHERE number = 0;
+       INSERT INTO checkpoints (trial_id, data) SELECT id, '\\x010203' FROM trials WHERE number = 0;`,
+      [],
+      db,
+    );
+    const columns = (database: string) =>
+      pg.query(
+        `SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns
+          WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`,
+        [],
+        database,
+      );
+
+    const s = await PostgresStorage.open(url);
+    try {
+      assert.deepEqual(await pg.query(`SELECT value FROM tune_meta WHERE key = 'schema_version'`, [], db), [{ value: '4' }]);
+      const st = (await s.getStudy('three'))!;
+      assert.deepEqual(st, { id: st.id, name: 'three', metric: 'val_loss', direction: 'min', definition: { b: 1, a: 2 }, definitionHash: 'h', createdAt: T0 });
+      const trials = await s.getTrials(st.id);
+      const common = { studyId: st.id, backend: 'cpu', initialEpoch: 0 };
+      assert.deepEqual(trials, [
+        { ...common, id: trials[0]!.id, number: 0, slot: 'r:0', state: 'complete', params: { u: 3 }, worker: { host: 'box', pid: 7 },
+          metrics: { val_loss: 0.5 }, value: 0.5, epochs: 2, stopReason: 'max_epochs', durationS: 1.25, startedAt: T0, finishedAt: T1 },
+        { ...common, id: trials[1]!.id, number: 1, slot: 'r:1', state: 'running', params: { u: 5 }, worker: { host: 'box', pid: 8 },
+          metrics: {}, startedAt: T1 },
+      ]);
+      assert.deepEqual(await s.getHistory(trials[0]!.id), [epoch(0, 0.9), { ...epoch(1, NaN), val_loss: 0.5 }]);
+      assert.deepEqual(await s.getCheckpoint(trials[0]!.id), new Uint8Array([1, 2, 3]));
+
+      // The new fields work on the upgraded database.
+      await s.setBaseline(st.id, baseline());
+      await s.reportEpoch(trials[1]!.id, { ...epoch(0), grad_norm: 0.25 });
+      const done = await s.finishTrial(trials[1]!.id, { ...complete(0.4), diagnostics: diagnostics() });
+      assert.deepEqual((await s.getStudy('three'))!.baseline, baseline());
+      assert.deepEqual(done.diagnostics, diagnostics());
+      assert.deepEqual(await s.getHistory(trials[1]!.id), [{ ...epoch(0), grad_norm: 0.25 }]);
+    } finally {
+      await s.close();
+    }
+    const fresh = await pg.createDatabase();
+    await (await PostgresStorage.open(fresh)).close();
+    assert.deepEqual(await columns(db), await columns(new URL(fresh).pathname.slice(1)));
   });
 
   test('processes opening a fresh database at once create its schema once', async () => {

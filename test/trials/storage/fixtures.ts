@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStorage } from '../../../src/trials/storage/sqlite';
-import type { EpochLog, NewTrial, Storage, StudyInput, TrialOutcome, TrialRecord } from '../../../src/trials/storage/types';
+import type { LinearBaseline } from '../../../src/trials/linear';
+import type { EpochLog, NewTrial, Storage, StudyInput, TrialDiagnostics, TrialOutcome, TrialRecord } from '../../../src/trials/storage/types';
 
 /** The compiled storage module, for child processes. */
 export const STORAGE_MODULE = path.resolve(__dirname, '..', '..', '..', 'src', 'trials', 'storage', 'sqlite.js');
@@ -58,6 +59,32 @@ export function failed(error = 'boom'): TrialOutcome {
 
 export function epoch(n: number, loss = 1): EpochLog {
   return { epoch: n, loss, mae: 1, mse: 1, lr: 0.1, seconds: 0.1 };
+}
+
+/** A study's linear baseline as fitLinearBaseline makes one: two features, one target; `scale` makes others. */
+export function baseline(scale = 1): LinearBaseline {
+  return {
+    kind: 'least_squares',
+    ridge: 1e-6 * 120,
+    features: ['x1', 'x2'],
+    targets: ['y'],
+    xScaler: { mean: [0.5, -3], std: [1.25, 0.001] },
+    yScaler: { mean: [10], std: [2] },
+    coef: [[0.25 * scale], [-1.5e-17 * scale]],
+    intercept: [0.1 + 0.2],
+    metrics: { mae: 0.5 * scale, mse: 0.3 * scale, val_mae: 0.625, val_mse: 0.4 },
+  };
+}
+
+/** Diagnostics of a trial that early stopping ended, with dead ReLUs in its first layer. */
+export function diagnostics(): TrialDiagnostics {
+  return {
+    stoppedBy: { callback: 'early_stopping', index: 1, monitor: 'val_loss' },
+    deadReluStart: [0, 0.125],
+    deadReluEnd: [0.5, 0],
+    trainValGap: -0.03125,
+    restoredEpoch: 7,
+  };
 }
 
 export const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { UserError } from '../../../src/errors';
 import { MIGRATIONS, SCHEMA_VERSION, SqliteStorage } from '../../../src/trials/storage/sqlite';
 import type { TrialRecord } from '../../../src/trials/storage/types';
-import { complete, count, create, epoch, plan, raw, study, tempFiles, withStorage } from './fixtures';
+import { baseline, complete, count, create, diagnostics, epoch, plan, raw, study, tempFiles, withStorage } from './fixtures';
 
 const files = tempFiles('tune-migration-');
 
@@ -13,6 +13,9 @@ const files = tempFiles('tune-migration-');
 function openWith(file: string, migrations: readonly string[]): SqliteStorage {
   return (SqliteStorage as unknown as { openWith(f: string, m: readonly string[]): SqliteStorage }).openWith(file, migrations);
 }
+
+/** The schema a file is at after any upgrade, as tune_meta stores it. */
+const NEWEST = String(SCHEMA_VERSION);
 
 const T0 = '2024-01-02T03:04:05.000Z';
 const T1 = '2024-01-02T03:09:05.000Z';
@@ -80,7 +83,7 @@ function columns(db: Database.Database, table: string): string[] {
 const V1_TRIAL = { backend: 'cpu', worker: { host: '', pid: 0 }, initialEpoch: 0, metrics: {} };
 
 describe('migration from schema 1', () => {
-  test('a v1 file is upgraded in place: schema 3, all data readable, slot v1:N, cascades intact', async () => {
+  test('a v1 file is upgraded in place: newest schema, all data readable, slot v1:N, cascades intact', async () => {
     const file = v1File();
     await withStorage(file, async (s) => {
       const old = (await s.getStudy('old'))!;
@@ -108,7 +111,7 @@ describe('migration from schema 1', () => {
         ],
       );
 
-      // The upgraded file works as a schema-3 one.
+      // The upgraded file works as a newest-schema one.
       const it = await s.interruptTrial(12, 'left running by tune 0.1');
       assert.equal(it.state, 'interrupted');
       const next = await create(s, 1, plan({ slot: 'v1:2', retryOf: 2, parent: 0, initialEpoch: 2 }));
@@ -118,7 +121,7 @@ describe('migration from schema 1', () => {
     });
 
     raw(file, (db) => {
-      assert.equal(db.prepare(`SELECT value FROM tune_meta WHERE key = 'schema_version'`).pluck().get(), '3');
+      assert.equal(db.prepare(`SELECT value FROM tune_meta WHERE key = 'schema_version'`).pluck().get(), NEWEST);
       assert.deepEqual(db.pragma('foreign_key_check'), []);
       assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
       const sql = db.prepare(`SELECT group_concat(sql, ';') FROM sqlite_schema`).pluck().get() as string;
@@ -161,7 +164,7 @@ describe('migration from schema 1', () => {
     assert.notEqual(brokenStep2, MIGRATIONS[1]);
     const variants: [string, string[]][] = [
       ['step 2 fails half way', [MIGRATIONS[0]!, brokenStep2]],
-      ['a step 4 fails after steps 2 and 3 succeeded', [...MIGRATIONS, `CREATE TABLE half_done (x); DELETE FROM trial_metrics; SELECT no_such_function();`]],
+      ['a last step fails after every shipped step succeeded', [...MIGRATIONS, `CREATE TABLE half_done (x); DELETE FROM trial_metrics; SELECT no_such_function();`]],
     ];
     for (const [what, migrations] of variants) {
       const file = v1File();
@@ -180,7 +183,7 @@ describe('migration from schema 1', () => {
           [2, 'v1:2', 'running'],
         ]);
       });
-      assert.equal(schemaVersion(file), '3', what);
+      assert.equal(schemaVersion(file), NEWEST, what);
     }
   });
 
@@ -197,7 +200,8 @@ describe('migration from schema 1', () => {
       (e: unknown) =>
         e instanceof UserError &&
         e.message.includes(file) &&
-        /cannot upgrade this storage to schema 3: .*1 broken foreign key\(s\), e\.g\. trial_metrics row \d+ → trials/.test(e.message),
+        e.message.includes(`cannot upgrade this storage to schema ${NEWEST}: `) &&
+        /1 broken foreign key\(s\), e\.g\. trial_metrics row \d+ → trials/.test(e.message),
     );
     assert.deepEqual(snapshot(file), before);
   });
@@ -244,7 +248,7 @@ describe('migration from schema 2', () => {
       await withStorage(file, async () => undefined);
       return at;
     })();
-    assert.equal(schemaVersion(file), '3');
+    assert.equal(schemaVersion(file), NEWEST);
     raw(file, (db) => {
       const beats = db.prepare(`SELECT id, state, heartbeat_at FROM trials ORDER BY id`).all() as { id: number; state: string; heartbeat_at: number | null }[];
       for (const b of beats) {
@@ -323,43 +327,145 @@ describe('migration from schema 2', () => {
       // Once the duplicates are gone, the next open upgrades it.
       raw(file, (db) => db.exec(repair));
       await withStorage(file, async (s) => assert.equal((await s.getTrials(1)).length, 4, what));
-      assert.equal(schemaVersion(file), '3', what);
+      assert.equal(schemaVersion(file), NEWEST, what);
     }
   });
 });
 
+/**
+ * A schema-3 file as tune 0.3 left it: MIGRATIONS[0..2], a study with a
+ * complete trial (metrics, epochs with a NaN, a checkpoint), a failed one and
+ * a running one with an epoch, and a second, empty study.
+ */
+function v3File(): string {
+  const file = files.next();
+  raw(file, (db) => {
+    db.pragma('journal_mode = WAL');
+    for (const step of MIGRATIONS.slice(0, 3)) db.exec(step);
+    db.exec(`
+      INSERT INTO tune_meta (key, value) VALUES ('schema_version', '3');
+      INSERT INTO studies (id, name, metric, direction, definition_json, definition_hash, created_at)
+        VALUES (1, 'three', 'val_loss', 'min', '{"b":1,"a":2}', 'h', '${T0}'), (2, 'empty', 'r2', 'max', '{}', 'h', '${T1}');
+      INSERT INTO trials (id, study_id, number, slot, retry_of, state, params_json, backend, worker_host, worker_pid,
+                          value, epochs, stop_reason, error, duration_s, started_at, finished_at, heartbeat_at) VALUES
+        (10, 1, 0, 'r:0', NULL, 'complete', '{"u":3}', 'cpu', 'box', 7, 0.5, 2, 'max_epochs', NULL, 1.25, '${T0}', '${T1}', NULL),
+        (11, 1, 1, 'r:1', NULL, 'failed',   '{"u":9}', 'cpu', 'box', 7, NULL, 1, 'nan', 'loss became NaN', 0.5, '${T0}', '${T1}', NULL),
+        (12, 1, 2, 'r:2', NULL, 'running',  '{"u":5}', 'cpu', 'box', 8, NULL, NULL, NULL, NULL, NULL, '${T1}', NULL, unixepoch('subsec'));
+      INSERT INTO trial_metrics (trial_id, study_id, name, value) VALUES (10, 1, 'val_loss', 0.5), (10, 1, 'mae', 0.25), (11, 1, 'val_loss', 'NaN');
+      INSERT INTO trial_epochs (trial_id, epoch, loss, val_loss, mae, mse, lr, seconds) VALUES
+        (10, 0, 0.9, 1.5, 1, 1, 0.1, 0.1), (10, 1, 'NaN', NULL, 1, 1, 0.1, 0.1), (12, 0, 0.8, NULL, 1, 1, 0.1, 0.1);
+      INSERT INTO checkpoints (trial_id, data, bytes, created_at) VALUES (10, x'010203', 3, '${T1}');
+    `);
+  });
+  return file;
+}
+
+/** Schema 4's columns, all added NULL to rows written before. */
+const V4_COLUMNS: Record<string, string> = { studies: 'baseline_json', trials: 'diagnostics_json', trial_epochs: 'grad_norm' };
+
+describe('migration from schema 3', () => {
+  test('a v3 file is upgraded in place to 4: every row as it was, the new fields absent, and usable', async () => {
+    const file = v3File();
+    const before = snapshot(file) as { rows: Record<string, Record<string, unknown>[]> };
+    await withStorage(file, async () => undefined);
+    assert.equal(schemaVersion(file), '4');
+    const after = snapshot(file) as { rows: Record<string, Record<string, unknown>[]> };
+    // The same rows, plus a NULL in each new column. (Sorted: snapshot's ORDER BY 1, 2
+    // leaves ties, which ANALYZE on closing may order another way.)
+    const sorted = (rows: Record<string, unknown>[]) => rows.map((r) => JSON.stringify(r)).sort();
+    for (const [table, rows] of Object.entries(before.rows)) {
+      const column = V4_COLUMNS[table];
+      const upgraded = after.rows[table]!.map((row) => {
+        if (column === undefined) return row;
+        assert.equal(row[column], null, `${table}.${column}`);
+        const { [column]: _new, ...old } = row;
+        return old;
+      });
+      const expected = table === 'tune_meta' ? rows.map((r) => (r.key === 'schema_version' ? { ...r, value: '4' } : r)) : rows;
+      assert.deepEqual(sorted(upgraded), sorted(expected), table);
+    }
+    raw(file, (db) => {
+      for (const [table, column] of Object.entries(V4_COLUMNS)) assert.ok(columns(db, table).includes(column), `${table}.${column}`);
+      assert.deepEqual(db.pragma('foreign_key_check'), []);
+      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+    });
+
+    await withStorage(file, async (s) => {
+      const st = (await s.getStudy('three'))!;
+      assert.deepEqual(st, { id: 1, name: 'three', metric: 'val_loss', direction: 'min', definition: { b: 1, a: 2 }, definitionHash: 'h', createdAt: T0 });
+      assert.ok((await s.listStudies()).every((x) => !('baseline' in x.study)), 'no baseline: absent, not null');
+      const common = { studyId: 1, backend: 'cpu', worker: { host: 'box', pid: 7 }, initialEpoch: 0, startedAt: T0, finishedAt: T1 };
+      const expected: TrialRecord[] = [
+        { ...common, id: 10, number: 0, slot: 'r:0', state: 'complete', params: { u: 3 }, metrics: { val_loss: 0.5, mae: 0.25 },
+          value: 0.5, epochs: 2, stopReason: 'max_epochs', durationS: 1.25 },
+        { ...common, id: 11, number: 1, slot: 'r:1', state: 'failed', params: { u: 9 }, metrics: { val_loss: NaN },
+          epochs: 1, stopReason: 'nan', error: 'loss became NaN', durationS: 0.5 },
+        { id: 12, studyId: 1, number: 2, slot: 'r:2', state: 'running', params: { u: 5 }, backend: 'cpu', worker: { host: 'box', pid: 8 },
+          metrics: {}, initialEpoch: 0, startedAt: T1 },
+      ];
+      assert.deepEqual(await s.getTrials(1), expected, 'no diagnostics: absent, not null');
+      assert.deepEqual(await s.getHistory(10), [{ ...epoch(0, 0.9), val_loss: 1.5 }, epoch(1, NaN)], 'no grad_norm: absent, not null');
+      assert.deepEqual(await s.getCheckpoint(10), new Uint8Array([1, 2, 3]));
+      const dump = (await s.exportStudy('three'))!;
+      assert.ok(!('baseline' in dump.study) && dump.trials.every((t) => !('diagnostics' in t) && t.history.every((e) => !('grad_norm' in e))));
+
+      // Schema 4's fields on the upgraded file, on old rows too.
+      await s.setBaseline(1, baseline());
+      await s.reportEpoch(12, { ...epoch(0), grad_norm: NaN });
+      await s.reportEpoch(12, { ...epoch(1), grad_norm: 0.125 });
+      const done = await s.finishTrial(12, { ...complete(0.4), diagnostics: diagnostics() });
+      assert.deepEqual((await s.getStudy('three'))!.baseline, baseline());
+      assert.deepEqual((await s.getTrial(1, 2))!.diagnostics, diagnostics());
+      assert.deepEqual(done.diagnostics, diagnostics());
+      assert.deepEqual(await s.getHistory(12), [{ ...epoch(0), grad_norm: NaN }, { ...epoch(1), grad_norm: 0.125 }]);
+      assert.deepEqual((await s.getTrials(1)).slice(0, 2), expected.slice(0, 2), 'the old trials are untouched');
+    });
+    assert.equal(raw(file, (db) => db.prepare(`SELECT grad_norm FROM trial_epochs WHERE trial_id = 12 AND epoch = 0`).pluck().get()), 'NaN', 'NaN stored as the epoch columns store it');
+  });
+
+  test('an upgraded v3 file has exactly the schema of a fresh file', async () => {
+    const fresh = files.next();
+    await withStorage(fresh, async () => undefined);
+    const upgraded = v3File();
+    await withStorage(upgraded, async () => undefined);
+    const schema = (file: string) => (snapshot(file) as { schema: unknown }).schema;
+    assert.deepEqual(schema(upgraded), schema(fresh));
+  });
+});
+
 describe('schema version', () => {
-  test('a fresh file is at SCHEMA_VERSION; a newer (v4) file is refused and left untouched', async () => {
+  test('a fresh file is at SCHEMA_VERSION; a newer (v5) file is refused and left untouched', async () => {
     const file = files.next();
     await withStorage(file, async (s) => {
       await s.createStudy(study('v'));
     });
-    assert.equal(SCHEMA_VERSION, 3);
+    assert.equal(SCHEMA_VERSION, 4);
     assert.equal(SCHEMA_VERSION, MIGRATIONS.length);
-    assert.equal(schemaVersion(file), '3');
-    raw(file, (db) => db.prepare(`UPDATE tune_meta SET value = '4' WHERE key = 'schema_version'`).run());
+    assert.equal(schemaVersion(file), '4');
+    raw(file, (db) => db.prepare(`UPDATE tune_meta SET value = '5' WHERE key = 'schema_version'`).run());
     const before = snapshot(file);
     assert.throws(
       () => SqliteStorage.open(file),
       (e: unknown) =>
         e instanceof UserError &&
         e.message.includes(file) &&
-        /written by a newer tune \(schema 4\); this tune reads up to schema 3/.test(e.message) &&
+        /written by a newer tune \(schema 5\); this tune reads up to schema 4/.test(e.message) &&
         /upgrade tune/.test(e.message),
     );
     assert.deepEqual(snapshot(file), before);
-    raw(file, (db) => db.prepare(`UPDATE tune_meta SET value = '3' WHERE key = 'schema_version'`).run());
+    raw(file, (db) => db.prepare(`UPDATE tune_meta SET value = '4' WHERE key = 'schema_version'`).run());
     await withStorage(file, async (s) => assert.ok(await s.getStudy('v')));
   });
 
   test('the shipped migrations are frozen', () => {
     assert.ok(Object.isFrozen(MIGRATIONS));
     assert.match(MIGRATIONS[0]!, /state\s+TEXT\s+NOT NULL CHECK \(state IN \('running', 'complete', 'failed'\)\)/);
-    // Steps 1 and 2 shipped: their text is pinned (a change of schema is a new step, never an edit).
+    // Steps 1 to 3 shipped: their text is pinned (a change of schema is a new step, never an edit).
     const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-    assert.deepEqual(MIGRATIONS.slice(0, 2).map(sha), [
+    assert.deepEqual(MIGRATIONS.slice(0, 3).map(sha), [
       'f097a39746e3e7de0f4976cdb6a142977aecf2a3d35501d2b684e1e882886c1d',
       '85ed014906bec055adf337cd3a3652f65dca58a0a6f7857f445a09011d5e9fa1',
+      '110a238dae977bb710c3a54fc9dd1abd3b3b0900bda54cf1ec8f3f3caf4d4f0b',
     ]);
   });
 });
