@@ -4,6 +4,7 @@ import type { Strategy, TrialPlan } from '../search/types';
 import { initBackend, type BackendName } from '../trials/backend';
 import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from '../trials/checkpoint';
 import { resolveModelConfig } from '../trials/knobs';
+import type { LinearBaseline } from '../trials/linear';
 import { faultPoint } from '../trials/storage/fault';
 import {
   type EpochLog,
@@ -92,7 +93,10 @@ export async function runStudy(prepared: PreparedStudy, storage: Storage, option
   const { config } = prepared;
   const observer = options.observer ?? {};
   const backend = (await initBackend(options.backend)).name;
-  const study = await openStudy(prepared, storage, options.overwrite ?? false);
+  const opened = await openStudy(prepared, storage, options.overwrite ?? false);
+  // Before the first trial: every trial is compared with it. Deterministic from
+  // the data, so a worker that joins (or a study stored before baselines) writes the same.
+  const study = opened.baseline ? opened : await storeBaseline(storage, opened, prepared.baseline);
   const worker: WorkerId = { host: hostname(), pid: process.pid };
 
   const heartbeatSeconds = options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_S;
@@ -294,6 +298,11 @@ export async function runStudy(prepared: PreparedStudy, storage: Storage, option
     }
     return decodeCheckpoint(bytes);
   }
+}
+
+async function storeBaseline(storage: Storage, study: StudyRecord, baseline: LinearBaseline): Promise<StudyRecord> {
+  await storage.setBaseline(study.id, baseline);
+  return { ...study, baseline };
 }
 
 /**

@@ -237,9 +237,9 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
     }
     if (deadReluStart) diagnostics['deadReluStart'] = deadReluStart;
     if (measureDead && !error) diagnostics['deadReluEnd'] = await deadReluFractions(model, network.hidden, train);
-    if (metrics['val_mae'] !== undefined && metrics['mae'] !== undefined) {
-      diagnostics['trainValGap'] = metrics['val_mae'] - metrics['mae'];
-    }
+    const gap = (metrics['val_mae'] ?? NaN) - (metrics['mae'] ?? NaN);
+    // Stored as JSON, which has no NaN: a diverged or unvalidated trial simply has no gap.
+    if (Number.isFinite(gap)) diagnostics['trainValGap'] = gap;
     const epochs = firstEpoch + history.length;
     const checkpoint =
       input.checkpoint && !error ? await captureCheckpoint(epochs, model, optimizer, callbacks) : undefined;
