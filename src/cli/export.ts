@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../errors';
 import { initBackend } from '../trials/backend';
@@ -24,6 +25,9 @@ export interface ExportArgs {
 
 /** `tune export`: one trial's model, weights and preprocessing, written to a directory. */
 export async function exportCommand(args: ExportArgs): Promise<number> {
+  if (existsSync(args.out) && !statSync(args.out).isDirectory()) {
+    throw new UserError('--out', `${args.out} is a file, not a directory`, 'give a directory to write the export in (created if missing)');
+  }
   const storage = await openExistingStorage(args.storage);
   try {
     const study = await resolveStudy(storage, args.storage, args.study, (l) => process.stderr.write(`${l}\n`));

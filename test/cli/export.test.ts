@@ -122,6 +122,10 @@ describe('tune export and tune predict, end to end', () => {
     assert.match(r.stderr, new RegExp(`export one of trials ${kept.join(', ')} \\(--trial N\\)`));
     assert.equal(existsSync(join(dir, 'worst')), false, 'nothing written');
 
+    const file = tune('export', '--out', 'test.csv');
+    assert.equal(file.status, 2);
+    assert.match(file.stderr, /--out: test\.csv is a file, not a directory/);
+
     const missing = tune('export', '--trial', '99', '--out', 'x');
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /study exported has no trial 99/);
