@@ -15,7 +15,9 @@ type Cli = typeof import('../src/cli/run') &
   typeof import('../src/cli/top') &
   typeof import('../src/cli/show') &
   typeof import('../src/cli/studies') &
-  typeof import('../src/cli/copy');
+  typeof import('../src/cli/copy') &
+  typeof import('../src/cli/export') &
+  typeof import('../src/cli/predict');
 const cli = <K extends keyof Cli>(module: string, name: K): Cli[K] => (require(`../src/cli/${module}`) as Cli)[name];
 const runCommand: Cli['runCommand'] = (a) => cli('run', 'runCommand')(a);
 const runWorkers: Cli['runWorkers'] = (a) => cli('workers', 'runWorkers')(a);
@@ -23,6 +25,8 @@ const topCommand: Cli['topCommand'] = (a) => cli('top', 'topCommand')(a);
 const showCommand: Cli['showCommand'] = (a) => cli('show', 'showCommand')(a);
 const studiesCommand: Cli['studiesCommand'] = (a) => cli('studies', 'studiesCommand')(a);
 const copyCommand: Cli['copyCommand'] = (a) => cli('copy', 'copyCommand')(a);
+const exportCommand: Cli['exportCommand'] = (a) => cli('export', 'exportCommand')(a);
+const predictCommand: Cli['predictCommand'] = (a) => cli('predict', 'predictCommand')(a);
 
 const DEFAULT_STORAGE = 'tune.db';
 
@@ -145,7 +149,50 @@ async function main(argv: string[]): Promise<number> {
       (y) => y.option('json', { type: 'boolean', default: false }),
       (a) => run(studiesCommand({ storage: a.storage, json: a.json })),
     )
-    .demandCommand(1, 'name a command: run, worker, top, show, studies or copy')
+    .command(
+      'export',
+      "write a trial's model (tfjs layers format), scalers and manifest to a directory",
+      (y) =>
+        y
+          .option('study', { type: 'string', describe: 'study name (default: the only or most recent)' })
+          .option('trial', { type: 'number', describe: "trial number (default: the best by the study's objective)" })
+          .option('out', { type: 'string', demandOption: true, describe: 'directory to write (created if missing)' })
+          .option('study-file', { type: 'string', describe: 'the study file, when the storage holds no scalers (studies stored before it did)' })
+          .option('json', { type: 'boolean', default: false }),
+      (a) =>
+        run(
+          exportCommand({
+            storage: a.storage,
+            ...(a.study !== undefined ? { study: a.study } : {}),
+            ...(a.trial !== undefined ? { trial: nonNegativeInt(a.trial, '--trial') } : {}),
+            out: a.out,
+            ...(a.studyFile !== undefined ? { studyFile: a.studyFile } : {}),
+            json: a.json,
+          }),
+        ),
+    )
+    .command(
+      'predict <dir> <csv>',
+      "an exported model's predictions for a CSV's rows, in the targets' units",
+      (y) =>
+        y
+          .positional('dir', { type: 'string', demandOption: true, describe: 'directory written by tune export' })
+          .positional('csv', { type: 'string', demandOption: true, describe: 'CSV with the feature columns (and the targets, for metrics)' })
+          .option('out', { type: 'string', describe: 'CSV file for the predictions (default: stdout)' })
+          .option('backend', { choices: BACKENDS, describe: 'tfjs backend (default: tensorflow, else wasm, else cpu)' })
+          .option('json', { type: 'boolean', default: false, describe: 'metrics as JSON on stdout (with --out)' }),
+      (a) =>
+        run(
+          predictCommand({
+            dir: a.dir,
+            csv: a.csv,
+            ...(a.out !== undefined ? { out: a.out } : {}),
+            ...(a.backend ? { backend: a.backend as BackendName } : {}),
+            json: a.json,
+          }),
+        ),
+    )
+    .demandCommand(1, 'name a command: run, worker, top, show, studies, copy, export or predict')
     .strict()
     .fail((msg, err) => {
       if (err) throw err;
