@@ -65,7 +65,7 @@ describe('tune export and tune predict, end to end', () => {
     writeCsv(dir, 'test.csv', rows(40, 'test'));
     writeStudy(dir, 'study.yaml', STUDY);
     ok('run', 'study.yaml');
-    ranked = JSON.parse(ok('top', '--json', '-n', '100')) as TrialJson[];
+    ranked = (JSON.parse(ok('top', '--json', '-n', '100')) as { trials: TrialJson[] }).trials;
     assert.equal(ranked.length, 5, 'every trial completed');
   });
   after(() => removeDir(dir));
