@@ -231,7 +231,7 @@ export function earlyStoppingRule(input: DoctorInput): Finding | undefined {
     const opts = [...new Set(group.map((s) => String(param(s.trial, 'optimizer'))))];
     const at = lrs.length ? ` (${opts.join('/')} at learning rate ${lrs.length > 1 && Math.min(...lrs) !== Math.max(...lrs) ? `${fmtLr(Math.min(...lrs))}–${fmtLr(Math.max(...lrs))}` : fmtLr(lrs[0]!)})` : '';
     evidence.push(
-      `min_delta ${num(spec.min_delta)} with patience ${spec.patience} asks \`${spec.monitor}\` to improve by ${num(spec.min_delta)} within ${plural(Math.max(1, spec.patience), 'epoch')}; these trials${at} ${gain >= 0 ? `improved it by ${num(Number(gain.toPrecision(2)))}` : `saw it rise by ${num(Number((-gain).toPrecision(2)))}`} (median) over their last ${plural(Math.max(1, spec.patience), 'epoch')}: slow, noisy progress on the training loss, not a plateau of the model.`,
+      `min_delta ${num(spec.min_delta)} with patience ${spec.patience} asks \`${spec.monitor}\` to improve by ${num(spec.min_delta)} within ${plural(Math.max(1, spec.patience), 'epoch')}; these trials${at} ${gain >= 0 ? `improved it by ${num(Number(gain.toPrecision(2)))}` : `saw it rise by ${num(Number((-gain).toPrecision(2)))}`} (median) over their last ${plural(Math.max(1, spec.patience), 'epoch')}: ${gain >= 0 ? 'slow progress' : 'epoch-to-epoch noise'} of the training loss, not a plateau of the model.`,
     );
   }
 
