@@ -33,6 +33,12 @@ describe('reduce_lr_on_plateau that never acted', () => {
     assert.equal(reduceLrNeverActedRule({ study: alone, trials: [] }), undefined);
   });
 
+  test('behind an early stopping of patience 1 the fix says that one must grow too', () => {
+    const study = studyRecord({ callbacks: [rlrop(30), es(1)] });
+    const f = reduceLrNeverActedRule({ study, trials: [trial(0, { history: curve(2, () => ({ lr: 0.01 })) })] });
+    assert.equal(f?.fix, "callbacks: - reduce_lr_on_plateau: { monitor: loss, factor: 0.7, patience: 1, min_lr: 1.0e-4 }  # and early_stopping's patience above 1");
+  });
+
   test('runs shorter than its patience fire without any early stopping', () => {
     const study = studyRecord({ callbacks: [rlrop(30)] });
     const f = reduceLrNeverActedRule({ study, trials: [trial(0, { history: curve(20, () => ({ lr: 0.01 })) })] });

@@ -208,11 +208,12 @@ export function earlyStoppingRule(input: DoctorInput): Finding | undefined {
   const main = onTraining.length ? onTraining : tooShort;
   const spec = mostCommonSpec(main);
   const group = main.filter((s) => s.spec === spec);
-  const falls = group.map((s) => s.recentFall).filter((f) => f > 0);
   if (onTraining.length) {
-    const tail = falls.length
-      ? `while ${curveName} was still falling (by ${pct(median(falls))} over their last ${TREND_EPOCHS} epochs, median)`
-      : `while ${curveName} was still at or within ${RECENT_BEST_EPOCHS - 1} epochs of its best`;
+    const fallen = median(group.map((s) => s.recentFall));
+    const tail =
+      fallen >= STILL_FALLING
+        ? `while ${curveName} was still falling (by ${pct(fallen)} over their last ${TREND_EPOCHS} epochs, median)`
+        : `while ${curveName} was still at its best or within ${plural(RECENT_BEST_EPOCHS - 1, 'epoch')} of it`;
     evidence.push(stopSentence(group, finished.length, spec, tail));
   } else {
     const tail = `right after a pause in a descent: \`${spec.monitor}\` had fallen by ${pct(median(group.map((s) => s.fallToBest)))} over the ${TREND_EPOCHS} epochs up to its last best (median), then improved by less than min_delta for ${plural(spec.patience, 'epoch')}`;
@@ -231,7 +232,7 @@ export function earlyStoppingRule(input: DoctorInput): Finding | undefined {
     const opts = [...new Set(group.map((s) => String(param(s.trial, 'optimizer'))))];
     const at = lrs.length ? ` (${opts.join('/')} at learning rate ${lrs.length > 1 && Math.min(...lrs) !== Math.max(...lrs) ? `${fmtLr(Math.min(...lrs))}–${fmtLr(Math.max(...lrs))}` : fmtLr(lrs[0]!)})` : '';
     evidence.push(
-      `min_delta ${num(spec.min_delta)} with patience ${spec.patience} asks \`${spec.monitor}\` to improve by ${num(spec.min_delta)} within ${plural(Math.max(1, spec.patience), 'epoch')}; these trials${at} ${gain >= 0 ? `improved it by ${num(Number(gain.toPrecision(2)))}` : `saw it rise by ${num(Number((-gain).toPrecision(2)))}`} (median) over their last ${plural(Math.max(1, spec.patience), 'epoch')}: ${gain >= 0 ? 'slow progress' : 'epoch-to-epoch noise'} of the training loss, not a plateau of the model.`,
+      `min_delta ${num(spec.min_delta)} with patience ${spec.patience} asks \`${spec.monitor}\` to improve by ${num(spec.min_delta)} within ${plural(Math.max(1, spec.patience), 'epoch')}; these trials${at} ${gain >= 0 ? `improved it by ${num(Number(gain.toPrecision(2)))}` : `saw it rise by ${num(Number((-gain).toPrecision(2)))}`} (median) over ${spec.patience > 1 ? `their last ${spec.patience} epochs` : 'their last epoch'}: ${gain >= 0 ? 'slow progress' : 'epoch-to-epoch noise'} of the training loss, not a plateau of the model.`,
     );
   }
 

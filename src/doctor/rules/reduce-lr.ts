@@ -33,12 +33,14 @@ export function reduceLrNeverActedRule(input: DoctorInput): Finding | undefined 
       );
     }
     const patience = Math.max(1, Math.floor((first ? first.patience : longest) / 2));
+    // With an early stopping of patience 1 there is no shorter patience: that one has to grow too.
+    const also = first && patience >= first.patience ? `  # and early_stopping's patience above ${patience}` : '';
     return {
       rule: 'reduce-lr-never-acted',
       severity: 'low',
       title: `reduce_lr_on_plateau never acted: its patience (${spec.patience}) is longer than the runs last`,
       evidence,
-      fix: `callbacks: - reduce_lr_on_plateau: { monitor: ${spec.monitor}, factor: ${yamlNumber(spec.factor)}, patience: ${patience}, min_lr: ${yamlNumber(spec.min_lr)} }`,
+      fix: `callbacks: - reduce_lr_on_plateau: { monitor: ${spec.monitor}, factor: ${yamlNumber(spec.factor)}, patience: ${patience}, min_lr: ${yamlNumber(spec.min_lr)} }${also}`,
     };
   }
   return undefined;
