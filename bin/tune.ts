@@ -15,7 +15,8 @@ type Cli = typeof import('../src/cli/run') &
   typeof import('../src/cli/top') &
   typeof import('../src/cli/show') &
   typeof import('../src/cli/studies') &
-  typeof import('../src/cli/copy');
+  typeof import('../src/cli/copy') &
+  typeof import('../src/cli/doctor');
 const cli = <K extends keyof Cli>(module: string, name: K): Cli[K] => (require(`../src/cli/${module}`) as Cli)[name];
 const runCommand: Cli['runCommand'] = (a) => cli('run', 'runCommand')(a);
 const runWorkers: Cli['runWorkers'] = (a) => cli('workers', 'runWorkers')(a);
@@ -23,6 +24,7 @@ const topCommand: Cli['topCommand'] = (a) => cli('top', 'topCommand')(a);
 const showCommand: Cli['showCommand'] = (a) => cli('show', 'showCommand')(a);
 const studiesCommand: Cli['studiesCommand'] = (a) => cli('studies', 'studiesCommand')(a);
 const copyCommand: Cli['copyCommand'] = (a) => cli('copy', 'copyCommand')(a);
+const doctorCommand: Cli['doctorCommand'] = (a) => cli('doctor', 'doctorCommand')(a);
 
 const DEFAULT_STORAGE = 'tune.db';
 
@@ -135,6 +137,22 @@ async function main(argv: string[]): Promise<number> {
             storage: a.storage,
             ...(a.study !== undefined ? { study: a.study } : {}),
             number: nonNegativeInt(a.number, 'N'),
+            json: a.json,
+          }),
+        ),
+    )
+    .command(
+      'doctor',
+      'what most likely held a study back, with evidence and the change to make',
+      (y) =>
+        y
+          .option('study', { type: 'string', describe: 'study name (default: the only or most recent)' })
+          .option('json', { type: 'boolean', default: false }),
+      (a) =>
+        run(
+          doctorCommand({
+            storage: a.storage,
+            ...(a.study !== undefined ? { study: a.study } : {}),
             json: a.json,
           }),
         ),
