@@ -4,7 +4,7 @@
  * could go much lower; too high and it turns NaN, climbs, or bounces from
  * epoch to epoch.
  */
-import { floorOneDigit, median, num, pct, plural, span, trialRefs, yamlNumber } from '../format';
+import { floorOneDigit, median, num, pct, plural, span, yamlNumber } from '../format';
 import {
   completeTrials,
   finishedTrials,
