@@ -17,7 +17,8 @@ type Cli = typeof import('../src/cli/run') &
   typeof import('../src/cli/studies') &
   typeof import('../src/cli/copy') &
   typeof import('../src/cli/export') &
-  typeof import('../src/cli/predict');
+  typeof import('../src/cli/predict') &
+  typeof import('../src/cli/doctor');
 const cli = <K extends keyof Cli>(module: string, name: K): Cli[K] => (require(`../src/cli/${module}`) as Cli)[name];
 const runCommand: Cli['runCommand'] = (a) => cli('run', 'runCommand')(a);
 const runWorkers: Cli['runWorkers'] = (a) => cli('workers', 'runWorkers')(a);
@@ -27,6 +28,7 @@ const studiesCommand: Cli['studiesCommand'] = (a) => cli('studies', 'studiesComm
 const copyCommand: Cli['copyCommand'] = (a) => cli('copy', 'copyCommand')(a);
 const exportCommand: Cli['exportCommand'] = (a) => cli('export', 'exportCommand')(a);
 const predictCommand: Cli['predictCommand'] = (a) => cli('predict', 'predictCommand')(a);
+const doctorCommand: Cli['doctorCommand'] = (a) => cli('doctor', 'doctorCommand')(a);
 
 const DEFAULT_STORAGE = 'tune.db';
 
@@ -139,6 +141,22 @@ async function main(argv: string[]): Promise<number> {
             storage: a.storage,
             ...(a.study !== undefined ? { study: a.study } : {}),
             number: nonNegativeInt(a.number, 'N'),
+            json: a.json,
+          }),
+        ),
+    )
+    .command(
+      'doctor',
+      'what most likely held a study back, with evidence and the change to make',
+      (y) =>
+        y
+          .option('study', { type: 'string', describe: 'study name (default: the only or most recent)' })
+          .option('json', { type: 'boolean', default: false }),
+      (a) =>
+        run(
+          doctorCommand({
+            storage: a.storage,
+            ...(a.study !== undefined ? { study: a.study } : {}),
             json: a.json,
           }),
         ),
