@@ -13,6 +13,7 @@ import { BACKENDS, type BackendName } from '../src/trials/backend-names';
 type Cli = typeof import('../src/cli/run') &
   typeof import('../src/cli/workers') &
   typeof import('../src/cli/top') &
+  typeof import('../src/cli/plot') &
   typeof import('../src/cli/show') &
   typeof import('../src/cli/studies') &
   typeof import('../src/cli/copy') &
@@ -23,6 +24,7 @@ const cli = <K extends keyof Cli>(module: string, name: K): Cli[K] => (require(`
 const runCommand: Cli['runCommand'] = (a) => cli('run', 'runCommand')(a);
 const runWorkers: Cli['runWorkers'] = (a) => cli('workers', 'runWorkers')(a);
 const topCommand: Cli['topCommand'] = (a) => cli('top', 'topCommand')(a);
+const plotCommand: Cli['plotCommand'] = (a) => cli('plot', 'plotCommand')(a);
 const showCommand: Cli['showCommand'] = (a) => cli('show', 'showCommand')(a);
 const studiesCommand: Cli['studiesCommand'] = (a) => cli('studies', 'studiesCommand')(a);
 const copyCommand: Cli['copyCommand'] = (a) => cli('copy', 'copyCommand')(a);
@@ -128,6 +130,24 @@ async function main(argv: string[]): Promise<number> {
         ),
     )
     .command(
+      'plot',
+      "charts of a study: learning curves of the best trials, the objective by trial and by parameter, the linear baseline",
+      (y) =>
+        y
+          .option('study', { type: 'string', describe: 'study name (default: the only or most recent)' })
+          .option('out', { type: 'string', demandOption: true, describe: 'output file: FILE.svg, or FILE.html (a self-contained page)' })
+          .option('top', { type: 'number', default: 5, describe: 'learning curves of this many best trials' }),
+      (a) =>
+        run(
+          plotCommand({
+            storage: a.storage,
+            ...(a.study !== undefined ? { study: a.study } : {}),
+            out: a.out,
+            top: positiveInt(a.top, '--top'),
+          }),
+        ),
+    )
+    .command(
       'show <number>',
       "one trial: parameters, metrics, epoch history",
       (y) =>
@@ -210,7 +230,7 @@ async function main(argv: string[]): Promise<number> {
           }),
         ),
     )
-    .demandCommand(1, 'name a command: run, worker, top, show, studies, copy, export or predict')
+    .demandCommand(1, 'name a command: run, worker, top, show, studies, doctor, plot, export, predict or copy')
     .strict()
     .fail((msg, err) => {
       if (err) throw err;
