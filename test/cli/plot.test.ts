@@ -47,13 +47,14 @@ describe('tune plot, end to end', () => {
     }
     assert.ok(!svg.includes('>layers<'), 'no panel for a fixed parameter');
     // A panel for each choice the trials drew more than one value of, none for the others.
-    const trials = JSON.parse(tune('top', '--storage', 'tune.db', '--json').stdout) as { params: Record<string, unknown> }[];
+    const { trials } = JSON.parse(tune('top', '--storage', 'tune.db', '--json').stdout) as { trials: { params: Record<string, unknown> }[] };
     for (const name of ['units', 'optimizer']) {
       const varies = new Set(trials.map((t) => t.params[name])).size > 1;
       assert.equal(svg.includes(`>${name}<`), varies, `${name} ${varies ? 'varies: a panel' : 'is constant: no panel'}`);
     }
-    // The baseline's rule when the study stored one, else the note saying it is missing.
-    assert.ok(svg.includes('>linear ') || svg.includes('note: no linear baseline stored for this study'));
+    // tune run stored the study's linear baseline: its rule is drawn and labelled.
+    assert.ok(svg.includes('>linear '), 'no linear rule');
+    assert.ok(!svg.includes('note: no linear baseline stored for this study'));
   });
 
   test('--out FILE.html writes a self-contained page with the SVG inline; --study and --top', () => {
