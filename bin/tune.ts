@@ -195,7 +195,6 @@ async function main(argv: string[]): Promise<number> {
           .option('study', { type: 'string', describe: 'study name (default: the only or most recent)' })
           .option('trial', { type: 'number', describe: "trial number (default: the best by the study's objective)" })
           .option('out', { type: 'string', demandOption: true, describe: 'directory to write (created if missing)' })
-          .option('study-file', { type: 'string', describe: 'the study file, when the storage holds no scalers (studies stored before it did)' })
           .option('json', { type: 'boolean', default: false }),
       (a) =>
         run(
@@ -204,7 +203,6 @@ async function main(argv: string[]): Promise<number> {
             ...(a.study !== undefined ? { study: a.study } : {}),
             ...(a.trial !== undefined ? { trial: nonNegativeInt(a.trial, '--trial') } : {}),
             out: a.out,
-            ...(a.studyFile !== undefined ? { studyFile: a.studyFile } : {}),
             json: a.json,
           }),
         ),

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { UserError } from '../errors';
 import { initBackend } from '../trials/backend';
 import { decodeCheckpoint } from '../trials/checkpoint';
-import { type DataScaling, exportTrial, MANIFEST_FILE, rebuildScaling } from '../trials/export';
+import { type DataScaling, exportTrial, MANIFEST_FILE } from '../trials/export';
 import type { StudyRecord, Storage, TrialRecord } from '../trials/storage/types';
 import { openExistingStorage, resolveStudy } from './common';
 import { num } from './format';
@@ -19,7 +19,6 @@ export interface ExportArgs {
    * no linear baseline (stored before it kept one): its data files, checked
    * against the hashes stored with the study, give the scalers again.
    */
-  readonly studyFile?: string;
   readonly json: boolean;
 }
 
@@ -34,7 +33,7 @@ export async function exportCommand(args: ExportArgs): Promise<number> {
     const trial = await pickTrial(storage, study, args.trial);
     const bytes = await storage.getCheckpoint(trial.id);
     if (!bytes) throw await noCheckpoint(storage, study, trial);
-    const scaling = studyScaling(study, args.studyFile);
+    const scaling = studyScaling(study);
     await initBackend();
     const manifest = await exportTrial(
       {
@@ -104,24 +103,16 @@ async function noCheckpoint(storage: Storage, study: StudyRecord, trial: TrialRe
 }
 
 /**
- * The study's features, targets, scalers and linear part: stored with the
- * study when its storage has them; else fitted again from its data files,
- * found relative to `--study-file`'s directory (or the working directory),
- * and only if their hashes match those stored with the study.
+ * The study's features, targets, scalers and linear part, stored with the
+ * study before its first trial. A study stored by a tune before it kept them
+ * gets them from one more `tune run` of its file: a finished study only
+ * stores them and exits.
  */
-function studyScaling(study: StudyRecord, studyFile: string | undefined): DataScaling {
+function studyScaling(study: StudyRecord): DataScaling {
   if (study.baseline) return study.baseline;
-  const baseDir = studyFile !== undefined ? dirname(resolve(studyFile)) : process.cwd();
-  try {
-    return rebuildScaling(study.definition, baseDir);
-  } catch (err) {
-    if (!(err instanceof UserError)) throw err;
-    throw new UserError(
-      studyFile !== undefined ? '--study-file' : '',
-      `study ${study.name}'s storage holds no scalers, and its data cannot give them again: ${err.message}`,
-      studyFile !== undefined
-        ? "give the study file the study was run from, beside the same data files"
-        : 'pass --study-file STUDY.yaml, the study file it was run from (its data files give the scalers)',
-    );
-  }
+  throw new UserError(
+    'study',
+    `study ${study.name} was stored by a tune that did not keep its scalers and linear baseline`,
+    'run `tune run STUDY.yaml` on its study file once more (a finished study stores them and exits), then export',
+  );
 }

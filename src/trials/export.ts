@@ -10,13 +10,11 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { readCsvTable, readProblem, type Table } from '../data/csv';
-import { buildDataset, type Scaler } from '../data/dataset';
-import { UserError } from '../errors';
+import type { Scaler } from '../data/dataset';
 import type { ParamValue } from '../space/types';
 import type { Checkpoint } from './checkpoint';
 import { resolveModelConfig } from './knobs';
-import { fitLinearBaseline, type LinearBaseline } from './linear';
+import type { LinearBaseline } from './linear';
 import { buildNetwork, type LinearPart } from './model';
 import type { Direction, Metrics } from './storage/types';
 
@@ -254,65 +252,4 @@ export function tuneVersion(): string {
     }
   }
   return version;
-}
-
-/** The `data` section of a stored study definition (see `studyDefinition`). */
-interface StoredData {
-  readonly train: StoredFile;
-  readonly validation?: StoredFile;
-  readonly test?: StoredFile;
-  readonly split?: number;
-  readonly targets: readonly string[];
-  readonly features?: readonly string[];
-  readonly standardize: boolean;
-}
-
-interface StoredFile {
-  readonly file: string;
-  readonly sha256: string;
-}
-
-/**
- * The study's scalers and linear baseline, fitted again from its data files
- * as its stored definition names them: paths relative to `baseDir` (the
- * study file's directory), each file checked against the SHA-256 recorded
- * when the study was created, so the scalers are those the trials trained
- * with. For studies stored before storage kept the baseline itself.
- * Throws `UserError` saying which file is missing or changed.
- */
-export function rebuildScaling(definition: unknown, baseDir: string): LinearBaseline {
-  const def = definition as { seed?: number; data?: StoredData } | undefined;
-  const data = def?.data;
-  if (!data || typeof def?.seed !== 'number' || !data.train?.file || !Array.isArray(data.targets)) {
-    throw new UserError('', "the study's stored definition has no data section tune can read", 'run the study again with this tune');
-  }
-  const read = (ref: StoredFile, field: string, required: boolean): Table | undefined => {
-    const path = resolve(baseDir, ref.file);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (err) {
-      if (!required) return undefined;
-      throw new UserError(`data.${field}`, readProblem(err, path), '');
-    }
-    if (createHash('sha256').update(bytes).digest('hex') !== ref.sha256) {
-      if (!required) return undefined;
-      throw new UserError(`data.${field}`, `${path} is not the file the study was run with (its contents changed)`, '');
-    }
-    return readCsvTable(path, path, `data.${field}`);
-  };
-  const train = read(data.train, 'train', true)!;
-  const validation = data.validation && read(data.validation, 'validation', false);
-  const test = data.test && read(data.test, 'test', false);
-  const dataset = buildDataset(
-    { train, ...(validation ? { validation } : {}), ...(test ? { test } : {}) },
-    {
-      targets: data.targets,
-      ...(data.features ? { features: data.features } : {}),
-      standardize: data.standardize !== false,
-      ...(data.split !== undefined ? { split: data.split } : {}),
-      seed: def.seed,
-    },
-  );
-  return fitLinearBaseline(dataset);
 }

@@ -1,5 +1,6 @@
+import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import seedrandom from 'seedrandom';
@@ -151,20 +152,20 @@ describe('tune export and tune predict, end to end', () => {
     assert.match(notExport.stderr, /nowhere is not a tune export/);
   });
 
-  test("without the study's scalers in storage, --study-file finds its data from elsewhere", () => {
-    const elsewhere = join(dir, 'elsewhere');
-    mkdirSync(elsewhere);
+  test('a study stored without its scalers is refused until one more tune run stores them', () => {
     const db = join(dir, 'tune.db');
-    const lost = runTune(['export', '--storage', db, '--out', 'lost'], elsewhere);
-    // A storage that keeps the study's baseline needs no study file at all.
-    if (lost.status !== 0) {
-      assert.equal(lost.status, 2);
-      assert.match(lost.stderr, /study exported's storage holds no scalers.*pass --study-file STUDY\.yaml/);
-    }
-    const found = runTune(['export', '--storage', db, '--out', 'e', '--study-file', join(dir, 'study.yaml')], elsewhere);
-    assert.equal(found.status, 0, found.stderr);
+    // As a storage written by a tune before studies kept their linear baseline and scalers.
+    const raw = new Database(db);
+    raw.prepare('UPDATE studies SET baseline_json = NULL').run();
+    raw.close();
+    const lost = runTune(['export', '--storage', db, '--out', 'lost'], dir);
+    assert.equal(lost.status, 2, lost.stderr);
+    assert.match(lost.stderr, /did not keep its scalers.*run `tune run STUDY\.yaml` on its study file once more/);
+    assert.equal(existsSync(join(dir, 'lost')), false);
+    ok('run', 'study.yaml');
+    ok('export', '--out', 'again');
     assert.deepEqual(
-      JSON.parse(readFileSync(join(elsewhere, 'e', 'preprocessing.json'), 'utf8')),
+      JSON.parse(readFileSync(join(dir, 'again', 'preprocessing.json'), 'utf8')),
       JSON.parse(readFileSync(join(dir, 'best', 'preprocessing.json'), 'utf8')),
     );
   });

@@ -18,7 +18,6 @@ import {
   MODEL_FILE,
   PREPROCESSING_FILE,
   type Preprocessing,
-  rebuildScaling,
   restoreModel,
   WEIGHTS_FILE,
 } from '../../src/trials/export';
@@ -180,29 +179,5 @@ describe('export of a trained trial', () => {
     const result = await trainModel({ config: resolveModelConfig(base), data, callbacks: [], seed: 'x', checkpoint: true });
     assert.throws(() => restoreModel({ ...base, units: 16 }, result.checkpoint!, 3, 2), /checkpoint weight 0 is hidden_1\/kernel \[3×8\]/);
     assert.throws(() => restoreModel({ ...base, layers: 2 }, result.checkpoint!, 3, 2), /holds 4 weights, the network .* has 6/);
-  });
-
-  test('rebuildScaling: the scalers and baseline again from the data files, checked by hash', () => {
-    const dir = tempDir('tune-rebuild-');
-    dirs.push(dir);
-    const lines = ['x0,x1,x2,y,z'];
-    for (let i = 0; i < trainTable.rowCount; i++) lines.push(trainTable.values.map((c) => c[i]).join(','));
-    const text = `${lines.join('\n')}\n`;
-    writeFileSync(join(dir, 'train.csv'), text);
-    const sha256 = createHash('sha256').update(text).digest('hex');
-    const definition = { seed: 4, data: { train: { file: 'train.csv', sha256 }, split: 0.25, targets: ['y', 'z'], standardize: true } };
-    const rebuilt = rebuildScaling(definition, dir);
-    const direct = fitLinearBaseline(buildDataset({ train: trainTable }, { targets: ['y', 'z'], standardize: true, split: 0.25, seed: 4 }));
-    assert.deepEqual(rebuilt.xScaler, direct.xScaler);
-    assert.deepEqual(rebuilt.yScaler, direct.yScaler);
-    assert.deepEqual(rebuilt.coef, direct.coef);
-    assert.deepEqual(rebuilt.features, ['x0', 'x1', 'x2']);
-
-    writeFileSync(join(dir, 'train.csv'), `${text}0,0,0,0,0\n`);
-    assert.throws(() => rebuildScaling(definition, dir), (e: unknown) => e instanceof UserError && /contents changed/.test(e.message));
-    assert.throws(
-      () => rebuildScaling(definition, join(dir, 'elsewhere')),
-      (e: unknown) => e instanceof UserError && /does not exist/.test(e.message),
-    );
   });
 });
