@@ -55,6 +55,13 @@ export interface TrainResult {
 /** Longest stretch of training without letting the event loop run (signals, progress timers). */
 const YIELD_MS = 100;
 
+/**
+ * Mini-batches per epoch whose gradient norm is measured, evenly spaced: the
+ * norm of every batch would cost ~6% of a 3×300 epoch on wasm (two kernels
+ * per weight), eight of them ~0.5%, and their mean tracks the epoch's as well.
+ */
+const GRAD_NORM_SAMPLES = 8;
+
 /** Rows per forward pass when evaluating: large, since no gradients are kept. */
 const EVAL_BATCH = 2048;
 
@@ -99,6 +106,7 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
   let stoppedBy: number | undefined;
   const measureDead = config.activation === 'relu' && network.hidden.length > 0;
   let deadReluStart: number[] | undefined;
+  const diagnostics: Record<string, unknown> = {};
 
   let lastYield = performance.now();
   try {
@@ -118,6 +126,7 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
       const losses: tf.Tensor[] = [];
       const errors: tf.Tensor[] = [];
       const gradNorms: tf.Tensor[] = [];
+      const normEvery = Math.max(1, Math.ceil(Math.ceil(order.length / config.batchSize) / GRAD_NORM_SAMPLES));
       const sizes: number[] = [];
       for (let start = 0; start < order.length; start += config.batchSize) {
         // tfjs kernels run synchronously here, so nothing else would get a turn:
@@ -134,6 +143,7 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
         for (const layer of dropoutLayers) {
           (layer as unknown as { seed: number }).seed = Math.floor(dropoutSeeds() * 2 ** 31);
         }
+        const measureNorm = (start / config.batchSize) % normEvery === 0;
         const [loss, err, gradNorm] = tf.tidy(() => {
           const indices = tf.tensor1d(idx, 'int32');
           const xb = tf.gather(train.x, indices);
@@ -147,15 +157,15 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
             return config.l2 > 0 ? (tf.add(l, penalty()) as tf.Scalar) : l;
           }, variables);
           const gradList = variables.map((v) => grads[v.name]!);
-          const norm = tf.sqrt(tf.addN(gradList.map((g) => tf.sum(tf.square(g)))));
+          const norm = measureNorm ? tf.sqrt(tf.addN(gradList.map((g) => tf.sum(tf.square(g))))) : undefined;
           optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: gradList[i]! })));
           const e = tf.sub(pred!, yb);
           pred!.dispose();
-          return [batchLoss, e, norm];
+          return norm ? [batchLoss, e, norm] : [batchLoss, e];
         });
         losses.push(loss!);
         errors.push(err!);
-        gradNorms.push(gradNorm!);
+        if (gradNorm) gradNorms.push(gradNorm);
         sizes.push(idx.length);
       }
       const [sumLoss, sumAbs, sumSq, meanNorm] = tf.tidy(() => {
@@ -206,7 +216,9 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
 
     const metrics: Record<string, number> = {};
     if (!error) {
-      const evalTrain = await evaluate(model, train, config.loss, yStd, penalty);
+      // The training rows' pass also finds the returned model's dead ReLUs.
+      const evalTrain = await evaluate(model, train, config.loss, yStd, penalty, measureDead ? network.hidden : []);
+      if (evalTrain.deadRelu) diagnostics['deadReluEnd'] = evalTrain.deadRelu;
       Object.assign(metrics, { loss: evalTrain.loss, mae: evalTrain.mae, mse: evalTrain.mse });
       const last = history[history.length - 1];
       if (validation && !control.restored && last?.val_loss !== undefined) {
@@ -226,7 +238,6 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
         }
       }
     }
-    const diagnostics: Record<string, unknown> = {};
     const stopper = stoppedBy !== undefined ? callbacks[stoppedBy] : undefined;
     if (stopReason === 'early_stopping' && stopper instanceof EarlyStopping) {
       diagnostics['stoppedBy'] = { callback: 'early_stopping', index: stoppedBy, monitor: stopper.monitor };
@@ -236,7 +247,6 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
       if (restorer instanceof EarlyStopping) diagnostics['restoredEpoch'] = restorer.bestEpoch;
     }
     if (deadReluStart) diagnostics['deadReluStart'] = deadReluStart;
-    if (measureDead && !error) diagnostics['deadReluEnd'] = await deadReluFractions(model, network.hidden, train);
     const gap = (metrics['val_mae'] ?? NaN) - (metrics['mae'] ?? NaN);
     // Stored as JSON, which has no NaN: a diverged or unvalidated trial simply has no gap.
     if (Number.isFinite(gap)) diagnostics['trainValGap'] = gap;
@@ -323,25 +333,19 @@ async function deadReluFractions(
   split: SplitTensors,
 ): Promise<number[]> {
   const names = hidden.map((h) => h.name);
-  let maxima: tf.Tensor[] | undefined;
+  let maxima: tf.Tensor[] = [];
   for (let start = 0; start < split.rows; start += EVAL_BATCH) {
     const size = Math.min(EVAL_BATCH, split.rows - start);
     const next = tf.tidy(() => {
       const xb = tf.slice(split.x, [start, 0], [size, -1]);
       const outs = model.execute(xb, names) as tf.Tensor[];
-      return outs.map((o, i) => (maxima ? tf.maximum(maxima[i]!, tf.max(o, 0)) : tf.max(o, 0)));
+      return outs.map((o, i) => (maxima[i] ? tf.maximum(maxima[i]!, tf.max(o, 0)) : tf.max(o, 0)));
     });
-    if (maxima) tf.dispose(maxima);
+    tf.dispose(maxima);
     maxima = next;
   }
-  const fractions: number[] = [];
-  for (const m of maxima ?? []) {
-    const values = await m.data();
-    let dead = 0;
-    for (const v of values) if (v <= 0) dead++;
-    fractions.push(values.length > 0 ? dead / values.length : 0);
-  }
-  if (maxima) tf.dispose(maxima);
+  const fractions = await deadFractions(maxima);
+  tf.dispose(maxima);
   return fractions;
 }
 
@@ -386,6 +390,8 @@ interface Evaluation {
   readonly loss: number;
   readonly mae: number;
   readonly mse: number;
+  /** Per hidden layer asked for, the fraction of units that output 0 on every row. */
+  readonly deadRelu?: number[];
 }
 
 async function evaluate(
@@ -394,20 +400,28 @@ async function evaluate(
   loss: LossName,
   yStd: tf.Tensor1D,
   penalty: () => tf.Scalar,
+  hidden: readonly tfl.SymbolicTensor[] = [],
 ): Promise<Evaluation> {
   let sumLoss = 0;
   const t = yStd.shape[0];
   const sumAbs = new Float64Array(t);
   const sumSq = new Float64Array(t);
+  // The hidden layers' outputs come from the same pass as the predictions.
+  const names = [...hidden.map((h) => h.name), model.outputs[0]!.name];
+  let maxima: tf.Tensor[] = [];
   for (let start = 0; start < split.rows; start += EVAL_BATCH) {
     const size = Math.min(EVAL_BATCH, split.rows - start);
-    const [l, a, s] = tf.tidy(() => {
+    const [l, a, s, ...layerMax] = tf.tidy(() => {
       const xb = tf.slice(split.x, [start, 0], [size, -1]);
       const yb = tf.slice(split.y, [start, 0], [size, -1]);
-      const pred = model.apply(xb, { training: false }) as tf.Tensor;
+      const outs = (hidden.length ? model.execute(xb, names) : [model.apply(xb, { training: false })]) as tf.Tensor[];
+      const pred = outs[outs.length - 1]!;
       const err = tf.sub(pred, yb);
-      return [tf.mul(lossFn(loss, yb, pred), size), tf.sum(tf.abs(err), 0), tf.sum(tf.square(err), 0)];
+      const layers = outs.slice(0, -1).map((o, i) => (maxima[i] ? tf.maximum(maxima[i]!, tf.max(o, 0)) : tf.max(o, 0)));
+      return [tf.mul(lossFn(loss, yb, pred), size), tf.sum(tf.abs(err), 0), tf.sum(tf.square(err), 0), ...layers];
     });
+    tf.dispose(maxima);
+    maxima = layerMax;
     sumLoss += (await l!.data())[0]!;
     const ad = await a!.data();
     const sd = await s!.data();
@@ -421,11 +435,26 @@ async function evaluate(
   const pen = tf.tidy(penalty);
   const penaltyValue = (await pen.data())[0]!;
   pen.dispose();
+  const deadRelu = hidden.length ? await deadFractions(maxima) : undefined;
+  tf.dispose(maxima);
   return {
     loss: sumLoss / split.rows + penaltyValue,
     mae: unscaledMean(sumAbs, std, split.rows, 1),
     mse: unscaledMean(sumSq, std, split.rows, 2),
+    ...(deadRelu ? { deadRelu } : {}),
   };
+}
+
+/** Per layer, the share of units whose largest output over all rows is ≤ 0. */
+async function deadFractions(maxima: readonly tf.Tensor[]): Promise<number[]> {
+  const fractions: number[] = [];
+  for (const m of maxima) {
+    const values = await m.data();
+    let dead = 0;
+    for (const v of values) if (v <= 0) dead++;
+    fractions.push(values.length > 0 ? dead / values.length : 0);
+  }
+  return fractions;
 }
 
 /** The callbacks' view of a tfjs model and optimizer. */

@@ -60,7 +60,7 @@ export interface EpochLog {
   /** Learning rate in force during this epoch. */
   readonly lr: number;
   /**
-   * Mean over the epoch's mini-batches of the global L2 norm of the gradient
+   * Mean over 8 evenly spaced mini-batches of the epoch of the global L2 norm of the gradient
    * of the training loss (all trainable weights, training scale). Absent in
    * histories stored before tune measured it.
    */
