@@ -8,7 +8,7 @@ import { baselineValue } from '../trials/linear';
 import { earlyStoppingRule } from './rules/early-stopping';
 import { deadReluRule } from './rules/dead-relu';
 import { learningRateTooHighRule, learningRateTooLowRule } from './rules/learning-rate';
-import { noBetterThanLinearRule, sameAsymptoteRule, versus } from './rules/linear';
+import { linearPartNotHandedRule, noBetterThanLinearRule, sameAsymptoteRule, versus } from './rules/linear';
 import { overfittingRule } from './rules/overfitting';
 import { reduceLrNeverActedRule } from './rules/reduce-lr';
 import { finite, param, rankedTrials, validationMetric } from './read';
@@ -22,6 +22,7 @@ export const RULES: readonly Rule[] = [
   noBetterThanLinearRule,
   earlyStoppingRule,
   sameAsymptoteRule,
+  linearPartNotHandedRule,
   learningRateTooHighRule,
   learningRateTooLowRule,
   deadReluRule,

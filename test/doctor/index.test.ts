@@ -132,6 +132,6 @@ describe('doctor report', () => {
     assert.equal(s.baseline?.metric, 'val_mae');
     assert.equal(s.baseline?.value, 0.13);
     assert.ok(s.best && s.baseline?.ratio !== undefined && Math.abs(s.baseline.ratio - s.best.value / 0.13) < 1e-12);
-    assert.equal(RULES.length, 8);
+    assert.equal(RULES.length, 9);
   });
 });

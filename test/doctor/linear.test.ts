@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { noBetterThanLinearRule, sameAsymptoteRule } from '../../src/doctor/rules/linear';
+import { linearPartNotHandedRule, noBetterThanLinearRule, sameAsymptoteRule } from '../../src/doctor/rules/linear';
 import type { DoctorInput } from '../../src/doctor/types';
 import { curve, studyRecord, trial } from './builders';
 
@@ -81,5 +81,29 @@ describe('same asymptote as the linear model', () => {
     assert.equal(sameAsymptoteRule(input([0.131, 0.1, 0.09, 0.2, 0.128])), undefined);
     assert.equal(sameAsymptoteRule(input([0.131, 0.13])), undefined);
     assert.equal(sameAsymptoteRule(input([0.131, 0.13, 0.129], { baseline: null })), undefined);
+  });
+});
+
+describe('linear part not handed to the network', () => {
+  test('fires on mostly linear data when the networks removed less than half the linear error without a linear path', () => {
+    const f = linearPartNotHandedRule(input([0.09, 0.1, 0.12]));
+    assert.ok(f);
+    assert.equal(f.severity, 'medium');
+    assert.match(f.title, /mostly linear .* the best removed only 31% of the linear model's error$/);
+    // val_mse 0.031 against a target variance of 1 (standardized).
+    assert.equal(f.evidence[0], "The linear model explains 97% of the target's variance on validation (val_mse 0.031).");
+    assert.match(f.evidence[1]!, /^The best trial, #0, reached val_mae 0\.09\d* against the linear model's 0\.13 \(ratio 0\.69\); the 3 trials differ in /);
+    assert.match(f.fix, /residual_of_linear: true/);
+  });
+
+  test('stays quiet when a trial had a linear path, when half the error is gone, or when the target is not mostly linear', () => {
+    const withPath = input([0.09, 0.1]);
+    const trials = withPath.trials.map((t, k) => (k === 1 ? { ...t, params: { ...t.params, residual_of_linear: true } } : t));
+    assert.equal(linearPartNotHandedRule({ ...withPath, trials }), undefined);
+    assert.equal(linearPartNotHandedRule(input([0.06, 0.1])), undefined);
+    assert.equal(linearPartNotHandedRule(input([0.09], { baseline: { ...BASELINE, val_mse: 0.5 } })), undefined);
+    // No better than linear at all is the other rule's finding, not this one's.
+    assert.equal(linearPartNotHandedRule(input([0.128, 0.14])), undefined);
+    assert.equal(linearPartNotHandedRule(input([0.09], { baseline: null })), undefined);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { baselineValue } from '../../trials/linear';
 import { median, num, pct, plural, ratio, span, trialRefs } from '../format';
-import { completeTrials, finite, relativeSlope, series, spaceOf, varyingRanges } from '../read';
+import { completeTrials, finite, param, relativeSlope, series, spaceOf, varyingRanges } from '../read';
 import type { DoctorInput, DoctorTrial, Finding } from '../types';
 
 /**
@@ -22,6 +22,18 @@ export const ASYMPTOTE_BAND = 0.05;
 export const ASYMPTOTE_SHARE = 0.6;
 /** …and at least this many, so two lucky trials do not make a pattern. */
 export const ASYMPTOTE_MIN_TRIALS = 3;
+/**
+ * A linear model that explains at least this share of the target's variance
+ * on validation makes the target "mostly linear": the case where networks
+ * spend their capacity re-learning the linear part.
+ */
+export const MOSTLY_LINEAR_R2 = 0.8;
+/**
+ * The best network removed less than this share of the linear model's error:
+ * most of the nonlinear part is still unlearned. (Handing the network the
+ * linear part removes ~80% of it on the example data.)
+ */
+export const LINEAR_GAIN_WANTED = 0.5;
 /** Epochs at the end of a curve over which it counts as flat. */
 export const TAIL_EPOCHS = 10;
 
@@ -125,5 +137,51 @@ export function sameAsymptoteRule(input: DoctorInput): Finding | undefined {
     title: `Most trials converge to the linear model's level (${cmp.metric} ≈ ${num(cmp.value)})${ranges.length ? ', whatever their size and optimizer settings' : ''}`,
     evidence,
     fix: linearFix(input, false),
+  };
+}
+
+/** Share of the target's variance (training scale of each target) the linear model explains on validation. */
+function linearR2(input: DoctorInput): number | undefined {
+  const baseline = input.study.baseline;
+  const mse = baseline?.metrics['val_mse'];
+  const std = baseline?.yScaler?.std;
+  if (!finite(mse) || !Array.isArray(std) || std.length === 0) return undefined;
+  const variance = std.reduce((a, s) => a + s * s, 0) / std.length;
+  return variance > 0 ? 1 - mse / variance : undefined;
+}
+
+/** Whether any trial got the linear part for free. */
+function usedLinearPath(trial: DoctorTrial): boolean {
+  return param(trial, 'residual_of_linear') === true || param(trial, 'linear_skip') === true;
+}
+
+/**
+ * The target is mostly linear, the networks did beat the linear model but
+ * removed less than half its error, and none was handed the linear part:
+ * what the seed's author saw (0.6× linear, whatever the width or depth).
+ */
+export function linearPartNotHandedRule(input: DoctorInput): Finding | undefined {
+  const cmp = linearComparison(input);
+  const r2 = linearR2(input);
+  if (!cmp || cmp.trials.length === 0 || r2 === undefined || r2 < MOSTLY_LINEAR_R2) return undefined;
+  if (cmp.trials.some((t) => usedLinearPath(t.trial))) return undefined;
+  const best = cmp.trials.reduce((a, b) => (b.value < a.value || (b.value === a.value && b.trial.number < a.trial.number) ? b : a));
+  const r = best.value / cmp.value;
+  // Not better than linear at all is the rule above's finding; half the error gone is a success.
+  if (r > 1 - LINEAR_MARGIN || r <= 1 - LINEAR_GAIN_WANTED) return undefined;
+  const ranges = varyingRanges(
+    cmp.trials.map((t) => t.trial),
+    SHAPE_PARAMS,
+  );
+  return {
+    rule: 'linear-part-not-handed',
+    severity: 'medium',
+    title: `The target is mostly linear and every network had to learn the linear part itself: the best removed only ${pct(1 - r)} of the linear model's error`,
+    evidence: [
+      `The linear model explains ${pct(r2)} of the target's variance on validation (val_mse ${num(input.study.baseline!.metrics['val_mse'])}).`,
+      `The best trial, #${best.trial.number}, reached ${cmp.metric} ${num(best.value)} against the linear model's ${num(cmp.value)} (ratio ${ratio(r)})${ranges.length ? `; the ${plural(cmp.trials.length, 'trial')} differ in ${ranges.join(', ')}` : ''}.`,
+      `No trial had residual_of_linear or linear_skip: each network spent its units reproducing a linear function before it could learn the rest.`,
+    ],
+    fix: linearFix(input, true),
   };
 }
