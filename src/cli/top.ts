@@ -67,7 +67,7 @@ export async function topCommand(args: TopArgs): Promise<number> {
     if (baseline && compared) {
       // The baseline as its own row: the line every trial is measured against.
       const blank = (n: number): string[] => new Array<string>(n).fill('');
-      table.push(['linear', ...metrics.map((m) => num(baseline.metrics[m])), '1.00', ...blank((hyperband ? 3 : 0) + 4 + varying.length)]);
+      table.push(['linear', ...metrics.map((m) => num(baseline.metrics[m])), '1.00', ...blank((hyperband ? 3 : 0) + 3 + varying.length)]);
     }
     for (const t of ranked) {
       const r = ratio(t);

@@ -98,7 +98,22 @@ describe('tune run, end to end', () => {
     }
 
     // Human views of the same storage.
-    assert.match(ok('top', '--storage', 'random.db'), /tiny-random: top 3 by val_mae/);
+    const human = ok('top', '--storage', 'random.db');
+    assert.match(human, /tiny-random: top 3 by val_mae/);
+    // The linear baseline is a row of its own, with as many cells as a trial's, and each trial its ratio to it.
+    const cells = (line: string): string[] => line.split('│').slice(1, -1);
+    const tableRows = human.split('\n').filter((l) => l.startsWith('│'));
+    assert.match(tableRows[0]!, /│ vs_linear │/);
+    const linearRow = tableRows.find((l) => /^│ linear /.test(l));
+    assert.ok(linearRow, human);
+    for (const row of tableRows) assert.equal(cells(row).length, cells(tableRows[0]!).length, row);
+    const json = JSON.parse(ok('top', '--storage', 'random.db', '--json')) as {
+      baseline: { kind: string; metrics: Record<string, number> };
+      trials: { vs_linear: number; metrics: Record<string, number> }[];
+    };
+    assert.equal(json.baseline.kind, 'least_squares');
+    for (const k of ['mae', 'val_mae', 'mse', 'val_mse']) assert.ok(json.baseline.metrics[k]! > 0, k);
+    for (const t of json.trials) assert.ok(Math.abs(t.vs_linear - t.metrics['val_mae']! / json.baseline.metrics['val_mae']!) < 1e-12);
     const shown = ok('show', String(rows[0]!.number), '--storage', 'random.db');
     assert.match(shown, /parameters:[\s\S]*learning_rate[\s\S]*history/);
     const history = JSON.parse(ok('show', '0', '--storage', 'random.db', '--json')).history as unknown[];

@@ -92,6 +92,16 @@ describe('learning rate too high', () => {
     assert.equal(f.fix, 'space: { optimizer: adam, learning_rate: { type: float, min: 1.0e-4, max: 0.01, sampling: log } }');
   });
 
+  test('a bouncing loss is not blamed on the rate when the same optimizer trained smoothly at that rate or higher', () => {
+    const bouncing = trial(1, {
+      params: { optimizer: 'adam', learning_rate: 0.01 },
+      history: curve(20, (i) => ({ loss: i % 2 ? 0.4 : 0.3, mae: 0.3 })),
+    });
+    assert.equal(learningRateTooHighRule({ study, trials: [healthy(0, 0.02), bouncing] }), undefined);
+    // Smooth only below it: then the rate is the suspect.
+    assert.ok(learningRateTooHighRule({ study, trials: [healthy(0, 0.005), bouncing] }));
+  });
+
   test('one NaN among many is medium; noisy but converging losses do not fire', () => {
     const many = Array.from({ length: 12 }, (_, k) => healthy(k));
     const nan = trial(12, { state: 'failed', stopReason: 'nan', params: { learning_rate: 0.1 }, history: curve(1, () => ({ loss: Infinity })) });

@@ -159,7 +159,17 @@ function trouble(trial: DoctorTrial): Troubled | undefined {
 
 export function learningRateTooHighRule(input: DoctorInput): Finding | undefined {
   const finished = finishedTrials(input).filter((t) => t.history.length > 0 || t.stopReason === 'nan');
-  const troubled = finished.map(trouble).filter((t): t is Troubled => t !== undefined);
+  const found = finished.map(trouble).filter((t): t is Troubled => t !== undefined);
+  // A climbing or bouncing loss is not the learning rate's doing when the same
+  // optimizer trained smoothly at that rate or higher (noise, a loss, a schedule);
+  // a NaN always counts.
+  const smooth = finished.filter((t) => !found.some((f) => f.trial === t));
+  const troubled = found.filter((f) => {
+    if (f.kind === 'nan') return true;
+    const lr = numberParam(f.trial, 'learning_rate');
+    const opt = param(f.trial, 'optimizer');
+    return !smooth.some((t) => param(t, 'optimizer') === opt && (numberParam(t, 'learning_rate') ?? -Infinity) >= (lr ?? Infinity));
+  });
   if (troubled.length === 0) return undefined;
   const by = (kind: Trouble): Troubled[] => troubled.filter((t) => t.kind === kind);
   const evidence: string[] = [];
