@@ -10,3 +10,6 @@ export { initBackend, BACKENDS, type BackendName } from './trials/backend';
 export { openStorage, SqliteStorage } from './trials/storage';
 export type * from './trials/storage/types';
 export { createCallbacks, EarlyStopping, ReduceLROnPlateau } from './trials/callbacks';
+export { CosineDecay, Warmup } from './trials/schedules';
+export { baselineValue, fitLinearBaseline, predictLinear, type LinearBaseline } from './trials/linear';
+export { examine, renderReport, RULES, type DoctorInput, type Finding, type Report, type Rule } from './doctor';
