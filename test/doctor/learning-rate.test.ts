@@ -98,8 +98,9 @@ describe('learning rate too high', () => {
       history: curve(20, (i) => ({ loss: i % 2 ? 0.4 : 0.3, mae: 0.3 })),
     });
     assert.equal(learningRateTooHighRule({ study, trials: [healthy(0, 0.02), bouncing] }), undefined);
-    // Smooth only below it: then the rate is the suspect.
-    assert.ok(learningRateTooHighRule({ study, trials: [healthy(0, 0.005), bouncing] }));
+    // Smooth only below it: then the rate is the suspect, and the range it suggests keeps the smooth rate.
+    const f = learningRateTooHighRule({ study, trials: [healthy(0, 0.007), bouncing] });
+    assert.equal(f?.fix, 'space: { learning_rate: { type: float, min: 1.0e-4, max: 0.007, sampling: log } }');
   });
 
   test('one NaN among many is medium; noisy but converging losses do not fire', () => {

@@ -205,7 +205,15 @@ export function learningRateTooHighRule(input: DoctorInput): Finding | undefined
     evidence.push(`They used learning rate ${badLr} (${optimizers(trials)})${goodLr ? `; the trials that trained smoothly used ${goodLr}` : ''}.`);
   }
   const lrs = trials.map((t) => numberParam(t, 'learning_rate')).filter(finite);
-  const max = lrs.length ? floorOneDigit(Math.min(...lrs) / 2) : 1e-3;
+  const smoothLrs = rest.map((t) => numberParam(t, 'learning_rate')).filter(finite);
+  // Half the lowest troubled rate, or the highest rate that trained smoothly if that is higher
+  // (and still below the trouble): the new range keeps what worked.
+  const lowestBad = lrs.length ? Math.min(...lrs) : undefined;
+  const highestSmooth = smoothLrs.length ? Number(Math.max(...smoothLrs).toPrecision(2)) : undefined;
+  const max =
+    lowestBad === undefined
+      ? 1e-3
+      : Math.max(floorOneDigit(lowestBad / 2), highestSmooth !== undefined && highestSmooth < lowestBad ? highestSmooth : 0);
   const min = max > 1e-4 ? 1e-4 : floorOneDigit(max / 100);
   const space = spaceOf(input);
   const sgdLike = trials.some((t) => param(t, 'optimizer') !== 'adam');
