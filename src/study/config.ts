@@ -317,6 +317,12 @@ function zodToUserError(error: z.ZodError, raw: unknown): UserError {
       if (other.code !== 'unrecognized_keys' || other.path.map(String).join('.') !== parent) continue;
       const typo = other.keys.find((k) => closestMatch(k, [last]) !== undefined);
       if (typo !== undefined) return unknownKeyError(path.slice(0, -1), typo);
+      // A one-key mapping whose key is unknown (`- cosine: {}` in callbacks): the key is the
+      // mistake, not the absence of whichever union branch zod tried first.
+      const siblings = valueAt(raw, issue.path.slice(0, -1));
+      if (siblings !== null && typeof siblings === 'object' && Object.keys(siblings).length === 1 && other.keys.length === 1) {
+        return unknownKeyError(path.slice(0, -1), other.keys[0]!);
+      }
     }
   }
   if (issue.code === 'unrecognized_keys') return unknownKeyError(path, issue.keys[0]!);

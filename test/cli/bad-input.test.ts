@@ -150,6 +150,34 @@ const CASES: readonly BadRun[] = [
     ],
   },
   {
+    title: 'unknown callback kind cosine',
+    study: study((s) => {
+      s.callbacks = [{ cosine: {} }];
+    }),
+    expect: [
+      'tune: unknown-callback-kind-cosine.yaml: callbacks.0.cosine: ',
+      'unknown key cosine',
+      '(fix: use one of: early_stopping, reduce_lr_on_plateau, warmup, cosine_decay)',
+    ],
+  },
+  {
+    title: 'warmup over 0 epochs',
+    study: study((s) => {
+      s.callbacks = [{ warmup: { epochs: 0 } }];
+    }),
+    expect: ['tune: warmup-over-0-epochs.yaml: callbacks.0.warmup.epochs: ', 'epochs must be ≥ 1 (got 0)', '(fix: use a value ≥ 1)'],
+  },
+  {
+    title: 'residual_of_linear that is not a boolean',
+    study: study((s) => {
+      s.space.residual_of_linear = 3;
+    }),
+    expect: [
+      'tune: residual-of-linear-that-is-not-a-boolean.yaml: space.residual_of_linear: ',
+      'residual_of_linear must be true or false (got 3)',
+    ],
+  },
+  {
     title: 'int param with min > max',
     study: study((s) => {
       s.space.units = { type: 'int', min: 32, max: 8 };
