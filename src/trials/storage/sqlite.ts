@@ -901,7 +901,11 @@ export class SqliteStorage implements Storage {
     try {
       // busy_timeout first: the pragmas below may wait on another process.
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      db.pragma('journal_mode = WAL'); // the first read: fails here on a file that is not SQLite
+      // Checkpoints come and go (only the best few are kept): free pages go back to the
+      // file system after each pruning (`incremental_vacuum` below) instead of piling up.
+      // Takes effect on a new file only, before its first table; older files keep theirs.
+      db.pragma('auto_vacuum = INCREMENTAL'); // the first read: fails here on a file that is not SQLite
+      db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       // Off while migrating: a step may rebuild a table, and with foreign
       // keys on, dropping the old table would cascade-delete its children.
@@ -1123,7 +1127,11 @@ export class SqliteStorage implements Storage {
       if (!Number.isSafeInteger(id)) throw new TypeError(`a trial id must be an integer, got ${String(id)}`);
     }
     // One statement, so one transaction. Ids without a checkpoint are ignored.
-    if (trialIds.length > 0) this.stmt.deleteCheckpoints.run(JSON.stringify(trialIds));
+    if (trialIds.length > 0) {
+      this.stmt.deleteCheckpoints.run(JSON.stringify(trialIds));
+      // Hands the freed pages back (a no-op in files made before auto_vacuum was set).
+      this.db.pragma('incremental_vacuum');
+    }
   }
 
   async getTrials(studyId: number, options: { fromNumber?: number } = {}): Promise<TrialRecord[]> {

@@ -550,6 +550,30 @@ describe('files and schema', () => {
     assert.equal(raw(file, (db) => db.pragma('journal_mode', { simple: true })), 'wal');
   });
 
+  test('pruned checkpoints give their pages back: a new file vacuums incrementally', async () => {
+    const file = freshPath();
+    const pages = (): { count: number; free: number } =>
+      raw(file, (db) => ({ count: db.pragma('page_count', { simple: true }) as number, free: db.pragma('freelist_count', { simple: true }) as number }));
+    await withStorage(file, async (s) => {
+      const st = await s.createStudy(study('vacuum'));
+      const ids: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t = await create(s, st.id, plan({ slot: `r:${i}` }));
+        // 2 MB each, like a 3×300 MLP's checkpoint with its Adam moments.
+        await s.finishTrial(t.id, complete(i), new Uint8Array(2_000_000).fill(i + 1));
+        ids.push(t.id);
+      }
+      const full = pages();
+      await s.deleteCheckpoints(ids.slice(0, 2));
+      const pruned = pages();
+      assert.equal(pruned.free, 0);
+      // Two of three 2 MB blobs gone: the file is about a third of what it was.
+      assert.ok(pruned.count < full.count / 2, `${pruned.count} pages after, ${full.count} before`);
+      assert.equal((await s.getCheckpoint(ids[2]!))?.length, 2_000_000);
+    });
+    assert.equal(raw(file, (db) => db.pragma('auto_vacuum', { simple: true })), 2);
+  });
+
   test('a SQLite file of another application is refused and left untouched', () => {
     const file = freshPath();
     raw(file, (db) => db.exec(`CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ann')`));
