@@ -1,6 +1,8 @@
 import { SingleBar } from 'cli-progress';
 import type { RunObserver } from '../study/optimize';
+import type { LinearBaseline } from '../trials/linear';
 import type { TrialRecord } from '../trials/storage/types';
+import { vsLinear } from './baseline';
 import { num, seconds } from './format';
 
 /**
@@ -28,29 +30,45 @@ function startLine(study: string, planned: number | undefined, done: number, res
   return `${parts.join(', ')}\n`;
 }
 
-function trialLine(metric: string, trial: TrialRecord, done: number, planned: number | undefined, best?: TrialRecord): string {
+/** `#4 0.01648 (0.13× linear)`: the best so far, against the study's linear baseline when it has one. */
+function bestText(metric: string, best: TrialRecord, baseline: LinearBaseline | undefined, withName: boolean): string {
+  const vs = vsLinear(baseline, best.metrics, metric);
+  const ratio = vs ? ` (${vs.ratio.toFixed(2)}× linear)` : '';
+  return `#${best.number} ${withName ? `${metric}=` : ''}${num(best.value)}${ratio}`;
+}
+
+function trialLine(
+  metric: string,
+  trial: TrialRecord,
+  done: number,
+  planned: number | undefined,
+  best: TrialRecord | undefined,
+  baseline: LinearBaseline | undefined,
+): string {
   const of = planned !== undefined ? `/${planned}` : '';
   const rung = rungText(trial);
   const result =
     trial.state === 'complete'
       ? `${metric}=${num(trial.value)}`
       : `failed: ${trial.error ?? trial.stopReason ?? 'unknown error'}`;
-  const bestText = best ? `  best #${best.number} ${num(best.value)}` : '';
-  return `trial ${done}${of} #${trial.number}${rung ? ` [${rung}]` : ''}  ${result}  epochs=${trial.epochs ?? 0} (${trial.stopReason ?? ''})  ${seconds(trial.durationS)}${bestText}`;
+  const bestPart = best ? `  best ${bestText(metric, best, baseline, false)}` : '';
+  return `trial ${done}${of} #${trial.number}${rung ? ` [${rung}]` : ''}  ${result}  epochs=${trial.epochs ?? 0} (${trial.stopReason ?? ''})  ${seconds(trial.durationS)}${bestPart}`;
 }
 
 function lineObserver(metric: string, out: NodeJS.WritableStream): RunObserver {
   let planned: number | undefined;
   let done = 0;
+  let baseline: LinearBaseline | undefined;
   return {
     studyStarted({ study, backend, planned: p, done: d, resumed, orphans }) {
       planned = p;
       done = d;
+      baseline = study.baseline;
       out.write(startLine(study.name, p, d, resumed, orphans, backend));
     },
     trialFinished({ trial, best }) {
       done++;
-      out.write(`${trialLine(metric, trial, done, planned, best)}\n`);
+      out.write(`${trialLine(metric, trial, done, planned, best, baseline)}\n`);
     },
     warning(message) {
       process.stderr.write(`warning: ${message}\n`);
@@ -62,6 +80,7 @@ function liveObserver(metric: string): RunObserver {
   let planned = 0;
   let done = 0;
   let best = '–';
+  let baseline: LinearBaseline | undefined;
   const bar = new SingleBar({
     format: 'trial {trial}/{total} |{bar}| epoch {epoch}/{epochs}  loss {loss}  best {best}  ETA {eta_formatted}',
     barsize: 20,
@@ -74,6 +93,7 @@ function liveObserver(metric: string): RunObserver {
     studyStarted({ study, backend, planned: p, done: d, resumed, orphans }) {
       planned = p ?? 0;
       done = d;
+      baseline = study.baseline;
       process.stderr.write(startLine(study.name, p, d, resumed, orphans, backend));
       bar.start(Math.max(planned, 1), done, { trial: done + 1, epoch: 0, epochs: '?', loss: '–', best });
     },
@@ -86,7 +106,7 @@ function liveObserver(metric: string): RunObserver {
     },
     trialFinished({ trial, best: b }) {
       done++;
-      if (b) best = `#${b.number} ${metric}=${num(b.value)}`;
+      if (b) best = bestText(metric, b, baseline, true);
       bar.update(done, { best });
       if (trial.state === 'failed') process.stderr.write(`\ntrial #${trial.number} failed: ${trial.error}\n`);
     },

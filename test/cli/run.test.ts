@@ -202,11 +202,13 @@ space:
     assert.equal(r.status, 0, r.stderr);
     // The bar redraws at most ~10 times a second, so not every epoch is drawn.
     assert.match(r.stdout, /trial 1\/2 \|[=-]+\| epoch/);
-    assert.match(r.stdout, /trial 2\/2 \|[=-]+\| epoch \d+\/6 +loss [\d.]+ +best #\d val_mae=[\d.]+ +ETA \d+s/);
+    // Best so far, with its ratio to the study's linear baseline.
+    assert.match(r.stdout, /trial 2\/2 \|[=-]+\| epoch \d+\/6 +loss [\d.]+ +best #\d val_mae=[\d.]+ \([\d.]+× linear\) +ETA \d+s/);
     const piped = ok('run', 'random.yaml', '--storage', 'pipe.db', '--max-trials', '2');
     assert.doesNotMatch(piped, /\r|\x1b\[/);
     const pipedLines = piped.trim().split('\n');
     assert.equal(pipedLines.length, 5, piped);
+    assert.match(pipedLines[2]!, /^trial 2\/2 #1 .* best #\d [\d.]+ \([\d.]+× linear\)$/);
     // The run ends with the best trial against the study's linear baseline, on the objective and test.
     assert.match(pipedLines[4]!, /^best #\d+ val_mae [\d.]+ vs linear [\d.]+: [\d.]+× linear \(.+\); test_mae [\d.]+ vs [\d.]+: /);
   });
