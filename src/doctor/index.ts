@@ -12,7 +12,7 @@ import { linearPartNotHandedRule, noBetterThanLinearRule, sameAsymptoteRule, ver
 import { overfittingRule } from './rules/overfitting';
 import { reduceLrNeverActedRule } from './rules/reduce-lr';
 import { finite, param, rankedTrials, validationMetric } from './read';
-import { num, ratio } from './format';
+import { num, pct, ratio } from './format';
 import type { DoctorInput, Finding, Rule, Severity } from './types';
 
 export type { DoctorInput, DoctorTrial, Finding, Rule, Severity } from './types';
@@ -41,6 +41,13 @@ export interface Summary {
   readonly best?: { readonly number: number; readonly value: number };
   /** The linear model's value of the objective (or its MAE counterpart) and the best trial's ratio to it. */
   readonly baseline?: { readonly metric: string; readonly value: number; readonly best?: number; readonly ratio?: number };
+  /** Finished trials by how they ended: `max_epochs`, `early_stopping on loss`, `nan`, … */
+  readonly stops: Readonly<Record<string, number>>;
+  /**
+   * The largest dead-ReLU share of any layer at the end of any trial that
+   * measured it: evidence either way, since "my ReLUs died" is a common suspicion.
+   */
+  readonly deadRelu?: { readonly max: number; readonly trials: number };
 }
 
 export interface Report {
@@ -81,6 +88,15 @@ export function summarize(input: DoctorInput): Summary {
       ...(finite(bestValue) ? { best: bestValue, ...(base.value > 0 ? { ratio: bestValue / base.value } : {}) } : {}),
     };
   }
+  const stops: Record<string, number> = {};
+  for (const t of input.trials) {
+    if (!t.stopReason) continue;
+    const by = t.diagnostics?.stoppedBy;
+    const key = by && t.stopReason === 'early_stopping' ? `early_stopping on ${by.monitor}` : t.stopReason;
+    stops[key] = (stops[key] ?? 0) + 1;
+  }
+  const dead = input.trials.map((t) => t.diagnostics?.deadReluEnd).filter((d): d is readonly number[] => Array.isArray(d) && d.every(finite));
+  const deadMax = dead.length ? Math.max(0, ...dead.flat()) : undefined;
   return {
     study: input.study.name,
     metric: input.study.metric,
@@ -89,6 +105,8 @@ export function summarize(input: DoctorInput): Summary {
     counts,
     ...(best ? { best: { number: best.number, value: best.value! } } : {}),
     ...(baseline ? { baseline } : {}),
+    stops,
+    ...(deadMax !== undefined ? { deadRelu: { max: deadMax, trials: dead.length } } : {}),
   };
 }
 
@@ -134,6 +152,9 @@ export function renderReport(report: Report): string[] {
   } else {
     lines.push(`${best}; linear model: not stored with this study`);
   }
+  const stops = Object.entries(s.stops).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  if (stops.length) lines.push(`ended: ${stops.map(([k, n]) => `${n} ${k}`).join(', ')}`);
+  if (s.deadRelu) lines.push(`dead ReLUs at the end: at most ${pct(s.deadRelu.max)} of a layer's units (${s.deadRelu.trials} trials measured)`);
   lines.push('');
   if (findings.length === 0) {
     lines.push('No problems found by the checks that could run.');

@@ -51,8 +51,10 @@ describe('doctor report', () => {
     assert.equal(lines[0], 'study doc: objective val_mae (min)');
     assert.equal(lines[1], 'trials: 7 (6 complete, 1 failed)');
     assert.match(lines[2]!, /^best: #\d, val_mae 0\.13\d*; linear model: val_mae 0\.13 \(best ratio 1\.0\d: \d(\.\d)?% worse\)$/);
-    assert.equal(lines[4], '4 findings, most severe first:');
-    assert.equal(lines[6], '1. [high] No trial beats the linear model by more than 5% on val_mae');
+    // How the trials ended, from their stop reasons (these carry no diagnostics, so no monitor).
+    assert.match(lines[3]!, /^ended: \d+ early_stopping(, \d+ [a-z_]+)*$/);
+    assert.equal(lines[5], '4 findings, most severe first:');
+    assert.equal(lines[7], '1. [high] No trial beats the linear model by more than 5% on val_mae');
     assert.ok(lines.includes('   fix: space: { residual_of_linear: true, linear_skip: { type: bool }, optimizer: adam, learning_rate: { type: float, min: 1.0e-4, max: 1.0e-2, sampling: log } }'));
     assert.ok(lines.includes('   fix: callbacks: - early_stopping: { monitor: val_loss, patience: 20, restore_best_weights: true }'));
     assert.ok(lines.some((l) => /^\d\. \[high\] Early stopping watches the training `loss`/.test(l)));
@@ -123,6 +125,21 @@ describe('doctor report', () => {
     assert.ok(missingEvidence(variants[1]!).some((n) => n.startsWith('no linear baseline is stored')));
     assert.match(renderReport(examine(variants[1]!))[2]!, /linear model: not stored with this study$/);
     assert.equal(renderReport(examine(variants[0]!))[2], 'best: none (no complete trial); linear model: not stored with this study');
+  });
+
+  test('the header says how trials ended and how many ReLUs died, when trials measured it', () => {
+    const input = seedStudy();
+    const trials = input.trials.map((t, k) => ({
+      ...t,
+      stopReason: k === 0 ? ('max_epochs' as const) : ('early_stopping' as const),
+      diagnostics: { stoppedBy: { callback: 'early_stopping' as const, index: 1, monitor: 'loss' }, deadReluEnd: [0.01 * k, 0.002] },
+    }));
+    const report = examine({ ...input, trials });
+    assert.deepEqual(report.summary.stops, { max_epochs: 1, 'early_stopping on loss': trials.length - 1 });
+    assert.deepEqual(report.summary.deadRelu, { max: 0.01 * (trials.length - 1), trials: trials.length });
+    const lines = renderReport(report);
+    assert.equal(lines[3], `ended: ${trials.length - 1} early_stopping on loss, 1 max_epochs`);
+    assert.equal(lines[4], `dead ReLUs at the end: at most ${trials.length - 1}% of a layer's units (${trials.length} trials measured)`);
   });
 
   test('the summary counts states and compares the best trial with the linear model', () => {
