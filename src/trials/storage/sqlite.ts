@@ -903,8 +903,10 @@ export class SqliteStorage implements Storage {
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       // Checkpoints come and go (only the best few are kept): free pages go back to the
       // file system after each pruning (`incremental_vacuum` below) instead of piling up.
-      // Takes effect on a new file only, before its first table; older files keep theirs.
-      db.pragma('auto_vacuum = INCREMENTAL'); // the first read: fails here on a file that is not SQLite
+      // Only a new, empty file takes it (before its first table); setting it on an existing
+      // file would write to it, and `tune top` must leave a finished storage untouched.
+      const empty = db.pragma('page_count', { simple: true }) === 0; // the first read: fails here on a file that is not SQLite
+      if (empty) db.pragma('auto_vacuum = INCREMENTAL');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       // Off while migrating: a step may rebuild a table, and with foreign
