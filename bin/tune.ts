@@ -215,6 +215,12 @@ async function main(argv: string[]): Promise<number> {
           .positional('dir', { type: 'string', demandOption: true, describe: 'directory written by tune export' })
           .positional('csv', { type: 'string', demandOption: true, describe: 'CSV with the feature columns (and the targets, for metrics)' })
           .option('out', { type: 'string', describe: 'CSV file for the predictions (default: stdout)' })
+          .option('keep', {
+            type: 'string',
+            array: true,
+            nargs: 1,
+            describe: 'a CSV column to copy, as written, before the predictions (e.g. an id); repeatable',
+          })
           .option('backend', { choices: BACKENDS, describe: 'tfjs backend (default: tensorflow, else wasm, else cpu)' })
           .option('json', { type: 'boolean', default: false, describe: 'metrics as JSON on stdout (with --out)' }),
       (a) =>
@@ -224,6 +230,7 @@ async function main(argv: string[]): Promise<number> {
             csv: a.csv,
             ...(a.out !== undefined ? { out: a.out } : {}),
             ...(a.backend ? { backend: a.backend as BackendName } : {}),
+            ...(a.keep !== undefined ? { keep: a.keep.map(String) } : {}),
             json: a.json,
           }),
         ),

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
-import { readCsvTable, readProblem, type Table } from '../data/csv';
+import { notNumericProblem, readCsvTable, readProblem, type Table } from '../data/csv';
 import { UserError } from '../errors';
 import { closestMatch } from '../space/suggest';
 import { initBackend } from '../trials/backend';
@@ -16,12 +16,16 @@ export interface PredictArgs {
   /** Metrics as JSON on stdout (when the predictions go to `--out`). */
   readonly json: boolean;
   readonly backend?: BackendName;
+  /** CSV columns copied, as written, into the output before the predictions (e.g. an id to join on). */
+  readonly keep?: readonly string[];
 }
 
 /**
  * `tune predict DIR data.csv`: the exported model's predictions for a CSV's
- * rows, in the targets' own units, one column per target. When the CSV also
- * holds the targets, MAE and MSE as trials report them go to stderr.
+ * rows, in the targets' own units, one column per target, after the columns
+ * `--keep` names (copied as written). Other columns, numeric or not, are
+ * ignored. When the CSV also holds the targets, MAE and MSE as trials report
+ * them go to stderr.
  */
 export async function predictCommand(args: PredictArgs): Promise<number> {
   if (args.json && args.out === undefined) {
@@ -38,17 +42,38 @@ export async function predictCommand(args: PredictArgs): Promise<number> {
   } catch (err) {
     throw new UserError('', readProblem(err, args.csv), 'give the path of a readable CSV file');
   }
-  const table = readCsvTable(args.csv, args.csv, '');
+  const keep = [...new Set(args.keep ?? [])];
+  const table = readCsvTable(args.csv, args.csv, '', { keepText: keep });
+  for (const name of keep) {
+    if (!table.columns.includes(name)) {
+      const close = closestMatch(name, table.columns);
+      throw new UserError(
+        '--keep',
+        `${args.csv} has no column "${name}" (its columns: ${table.columns.join(', ')})`,
+        close !== undefined ? `did you mean ${close}?` : 'name a column of the CSV header',
+      );
+    }
+  }
   await initBackend(args.backend);
   const loaded = await loadExport(args.dir);
   try {
     const { features, targets } = loaded.preprocessing;
+    const clash = keep.find((name) => targets.includes(name));
+    if (clash !== undefined) {
+      throw new UserError(
+        '--keep',
+        `"${clash}" names a target: the output already has a column "${clash}", the predictions`,
+        `keep other columns (the targets are ${targets.join(', ')})`,
+      );
+    }
     const featureColumns = features.map((f) => column(table, f, 'feature', features));
     const predictions = await predictColumns(loaded, featureColumns, table.rowCount);
     const t = targets.length;
-    const lines = [targets.map(csvCell).join(',')];
+    const kept = keep.map((name) => table.text![table.columns.indexOf(name)]!);
+    const lines = [[...keep, ...targets].map(csvCell).join(',')];
     for (let i = 0; i < table.rowCount; i++) {
       const row: string[] = [];
+      for (const cells of kept) row.push(csvCell(cells[i]!));
       for (let k = 0; k < t; k++) row.push(String(predictions[i * t + k]!));
       lines.push(row.join(','));
     }
@@ -61,7 +86,8 @@ export async function predictCommand(args: PredictArgs): Promise<number> {
     }
 
     const present = targets.filter((name) => table.columns.includes(name));
-    if (present.length === targets.length) {
+    const notNumeric = present.map((name) => notNumericProblem(table, name)).filter((p) => p !== undefined);
+    if (present.length === targets.length && notNumeric.length === 0) {
       const metrics = predictionErrors(
         predictions,
         targets.map((name) => column(table, name, 'target', targets)),
@@ -70,7 +96,9 @@ export async function predictCommand(args: PredictArgs): Promise<number> {
       process.stderr.write(`${args.csv}: ${table.rowCount} rows, mae ${num(metrics.mae)}, mse ${num(metrics.mse)} (targets' units)\n`);
       if (args.json) process.stdout.write(`${JSON.stringify({ rows: table.rowCount, ...metrics }, null, 2)}\n`);
     } else {
-      if (present.length > 0) {
+      if (notNumeric.length > 0) {
+        process.stderr.write(`${notNumeric.join('; ')}: no metrics\n`);
+      } else if (present.length > 0) {
         process.stderr.write(
           `${args.csv} holds only some targets (${present.join(', ')}; missing ${targets.filter((n) => !present.includes(n)).join(', ')}): no metrics\n`,
         );
@@ -93,10 +121,14 @@ function column(table: Table, name: string, kind: 'feature' | 'target', all: rea
       `${close !== undefined ? `rename ${close}? ` : ''}give a CSV with the model's ${kind} columns: ${all.join(', ')}`,
     );
   }
-  return table.values[c]!;
+  const values = table.values[c];
+  if (!values) {
+    throw new UserError('', `${notNumericProblem(table, name)!}, and it is a ${kind} of the model`, `give a CSV whose ${kind} columns hold numbers`);
+  }
+  return values;
 }
 
-/** A CSV header cell: quoted when it holds a comma, quote or line break. */
+/** A CSV cell: quoted when it holds a comma, quote or line break, or starts or ends with a space. */
 function csvCell(s: string): string {
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

@@ -1,7 +1,7 @@
 import seedrandom from 'seedrandom';
 import { UserError } from '../errors';
 import { closestMatch } from '../space/suggest';
-import type { Table } from './csv';
+import { notNumericProblem, shownPath as shown, type Table } from './csv';
 
 /** Rows of features and targets, row-major, in the scale the model trains on. */
 export interface Split {
@@ -50,20 +50,35 @@ export interface Tables {
 export function buildDataset(tables: Tables, spec: DatasetSpec): Dataset {
   const { train } = tables;
   const targets = [...spec.targets];
-  for (const t of targets) requireColumn(train, t, 'data.targets');
-  const features = spec.features ? [...spec.features] : train.columns.filter((c) => !targets.includes(c));
+  for (const t of targets) {
+    requireColumn(train, t, 'data.targets');
+    requireNumeric(train, t, 'data.targets', 'name numeric columns in data.targets, or make every cell of it a number');
+  }
+  const features = spec.features ? [...spec.features] : defaultFeatures(train, targets);
   if (features.length === 0) {
-    throw new UserError('data.features', `${shown(train)} has no feature columns besides the targets`, 'add feature columns to the CSV');
+    const text = train.columns.filter((c) => !targets.includes(c) && notNumericProblem(train, c) !== undefined);
+    throw text.length === 0
+      ? new UserError('data.features', `${shown(train)} has no feature columns besides the targets`, 'add feature columns to the CSV')
+      : new UserError(
+          'data.features',
+          `${shown(train)} has no numeric feature columns besides the targets (not numeric: ${text.join(', ')})`,
+          'add numeric feature columns to the CSV, or encode a text column as numbers',
+        );
   }
   for (const f of features) {
     requireColumn(train, f, 'data.features');
     if (targets.includes(f)) {
       throw new UserError('data.features', `column "${f}" is both a feature and a target`, 'remove it from one of the two lists');
     }
+    requireNumeric(train, f, 'data.features', 'leave it out of data.features, or make every cell of it a number');
   }
   for (const [field, table] of [['data.validation', tables.validation], ['data.test', tables.test]] as const) {
     if (!table) continue;
-    for (const c of [...features, ...targets]) requireColumn(table, c, field);
+    for (const c of [...features, ...targets]) {
+      requireColumn(table, c, field);
+      const role = targets.includes(c) ? 'a target' : 'a feature';
+      requireNumeric(table, c, field, `make every cell of it a number: it is ${role}, numeric in ${shown(train)}`);
+    }
   }
 
   let trainRows = range(train.rowCount);
@@ -114,9 +129,33 @@ function requireColumn(table: Table, name: string, field: string): void {
   }
 }
 
-/** The table's path as the user should see it. */
-function shown(table: Table): string {
-  return table.shown ?? table.path;
+/** A feature or target must be numbers. */
+function requireNumeric(table: Table, name: string, field: string, fix: string): void {
+  const problem = notNumericProblem(table, name);
+  if (problem !== undefined) throw new UserError(field, problem, fix);
+}
+
+/**
+ * Without `data.features`: every numeric column but the targets, in the
+ * file's order (the study definition holds the files' hashes, so the same
+ * files give the same features). A text column (an id, a date, a label) is
+ * left out; a column of numbers with missing values (`n/a`, `NA`) is refused
+ * rather than silently left out.
+ */
+function defaultFeatures(train: Table, targets: readonly string[]): string[] {
+  return train.columns.filter((c, i) => {
+    if (targets.includes(c)) return false;
+    const bad = train.notNumeric?.[i];
+    if (!bad) return true;
+    if (bad.someNumbers && bad.onlyMissing) {
+      throw new UserError(
+        'data.features',
+        `${notNumericProblem(train, c)!}, a missing value among numbers, and without data.features every column but the targets is a feature`,
+        'fill or drop the missing values, or list data.features without it',
+      );
+    }
+    return false;
+  });
 }
 
 function range(n: number): number[] {
@@ -134,7 +173,9 @@ export function permutation(n: number, rng: () => number): number[] {
 }
 
 function column(table: Table, name: string): Float64Array {
-  return table.values[table.columns.indexOf(name)]!;
+  const values = table.values[table.columns.indexOf(name)];
+  if (!values) throw new Error(`column "${name}" of ${shown(table)} is not numeric`);
+  return values;
 }
 
 function fitScaler(table: Table, names: readonly string[], rows: readonly number[]): Scaler {

@@ -94,6 +94,17 @@ const withBadCell = (): Row[] => {
   return rows;
 };
 
+/** tinyRows with an `id` and a `label` text column around the numbers. */
+const withTextColumns = (): Row[] =>
+  tinyRows().map((row, i) => (i === 0 ? ['id', ...row, 'label'] : [`r${i - 1}`, ...row, i % 2 === 0 ? 'odd' : 'even']));
+
+const withEmptyCell = (): Row[] => {
+  const rows = tinyRows();
+  // File line 9.
+  rows[8] = [rows[8]![0]!, '', rows[8]![2]!, rows[8]![3]!];
+  return rows;
+};
+
 const CASES: readonly BadRun[] = [
   {
     title: 'malformed YAML: unclosed bracket',
@@ -280,7 +291,43 @@ const CASES: readonly BadRun[] = [
     study: study((s) => {
       s.data.train = 'bad-cell.csv';
     }),
-    expect: ['tune: non-numeric-cell.yaml: data.train: ', 'bad-cell.csv line 7, column "x2"', '"n/a" is not a finite number', '(fix: make every cell numeric'],
+    // x2 holds numbers but one: a numeric column with a missing value, not a text column to leave out.
+    expect: [
+      'tune: non-numeric-cell.yaml: data.features: ',
+      'column "x2" in bad-cell.csv is not numeric: line 7 holds "n/a", a missing value among numbers',
+      '(fix: fill or drop the missing values, or list data.features without it)',
+    ],
+  },
+  {
+    title: 'text column named as a feature',
+    csv: { 'text-columns.csv': withTextColumns() },
+    study: study((s) => {
+      s.data.train = 'text-columns.csv';
+      s.data.features = ['x1', 'label', 'x3'];
+    }),
+    expect: [
+      'tune: text-column-named-as-a-feature.yaml: data.features: ',
+      'column "label" in text-columns.csv is not numeric: line 2 holds "even"',
+      '(fix: leave it out of data.features, or make every cell of it a number)',
+    ],
+  },
+  {
+    title: 'text column named as the target',
+    csv: { 'text-columns.csv': withTextColumns() },
+    study: study((s) => {
+      s.data.train = 'text-columns.csv';
+      s.data.targets = ['id'];
+    }),
+    expect: ['tune: text-column-named-as-the-target.yaml: data.targets: ', 'column "id" in text-columns.csv is not numeric: line 2 holds "r0"', '(fix: '],
+  },
+  {
+    title: 'empty cell among numbers',
+    csv: { 'empty-cell.csv': withEmptyCell() },
+    study: study((s) => {
+      s.data.train = 'empty-cell.csv';
+      s.data.features = ['x1', 'x3'];
+    }),
+    expect: ['tune: empty-cell-among-numbers.yaml: data.train: ', 'empty-cell.csv line 9, column "x2" is empty', '(fix: fill or drop missing values'],
   },
   {
     title: 'negative units range',
