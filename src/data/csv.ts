@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
 import { UserError } from '../errors';
 
 /**
@@ -100,11 +101,7 @@ function showCell(value: string): string {
  * `field` is the study-file field that named the file, so errors point at
  * both (`data.train: data/train.csv line 14, column "x3" is empty …`): an
  * empty cell in a column of numbers, a row with too few or too many cells,
- * a quote never closed are errors here.
- *
- * One pass over the text (a second one over the first rows only when a
- * column turns out to be text after rows of numbers); numeric cells are
- * parsed in place, without a string per cell.
+ * a quote never closed are errors here. Parsing is csv-parse's.
  */
 export function readCsvTable(path: string, shownPath: string, field: string, options: ReadCsvOptions = {}): Table {
   let text: string;
@@ -113,103 +110,48 @@ export function readCsvTable(path: string, shownPath: string, field: string, opt
   } catch (err) {
     throw new UserError(field, readProblem(err, shownPath), 'give a readable CSV file, its path relative to the study file');
   }
-  const invalid = (problem: string): UserError =>
-    new UserError(field, `${shownPath} is not valid CSV: ${problem}`, 'fix the CSV file: quote a cell with commas or line breaks in it and double the quotes inside');
-  const scanner = new Scanner(text, text.charCodeAt(0) === 0xfeff ? 1 : 0, invalid);
-
-  if (!scanner.nextRecord()) {
+  let parsed: { record: string[]; info: { lines: number }; raw: string }[];
+  try {
+    // relax_column_count: a short or long row gets tune's own message below, with its line.
+    parsed = parse(text, { info: true, raw: true, skip_empty_lines: true, trim: true, bom: true, relax_column_count: true }) as unknown as typeof parsed;
+  } catch (err) {
+    throw new UserError(
+      field,
+      `${shownPath} is not valid CSV: ${(err as Error).message}`,
+      'fix the CSV file: quote a cell with commas or line breaks in it and double the quotes inside',
+    );
+  }
+  // csv-parse reports the line a record ends on; a message names the line it starts on.
+  // Only a quoted cell can hold a line break: most records skip the count.
+  const records: Row[] = parsed.map(({ record, info, raw }) => ({ record, line: info.lines - (raw.includes('"') ? lineBreaks(raw) : 0) }));
+  const header = records[0]?.record;
+  if (!header || header.length === 0) {
     throw new UserError(field, `${shownPath} is empty`, 'give a CSV with a header row and data rows');
   }
-  const header: string[] = [];
-  do {
-    scanner.cell();
-    header.push(scanner.value());
-  } while (!scanner.endOfRecord);
   const seen = new Set<string>();
   header.forEach((name, c) => {
     if (name === '') throw new UserError(field, `${shownPath} column ${c + 1} has no name`, 'name every column in the header row');
     if (seen.has(name)) throw new UserError(field, `${shownPath} names column "${name}" twice`, 'give columns unique names');
     seen.add(name);
   });
-  const firstRecord = scanner.pos;
-  const firstLine = scanner.line;
-
-  const width = header.length;
-  // At most one row per line break: enough room without growing.
-  const capacity = Math.max(countOf(text, '\n'), countOf(text, '\r')) + 1;
-  const values: (Float64Array | undefined)[] = header.map(() => new Float64Array(capacity));
-  const keep = header.map((name) => options.keepText?.includes(name) ?? false);
-  const cells: (string[] | undefined)[] = keep.map((k) => (k ? [] : undefined));
-  const notNumeric: (NotNumeric | undefined)[] = new Array<NotNumeric | undefined>(width).fill(undefined);
-  /** Rows before the one that made a column text: their text is read in a second pass. */
-  const textFrom = new Int32Array(width);
-  const firstEmptyLine = new Int32Array(width);
-  const someNumbers = new Uint8Array(width);
-  /** A cell neither a number, empty nor a missing-value marker was seen. */
-  const someText = new Uint8Array(width);
-
-  let row = 0;
-  while (scanner.nextRecord()) {
-    const line = scanner.recordLine;
-    let c = 0;
-    do {
-      scanner.cell();
-      if (c < width) {
-        const col = values[c];
-        if (col !== undefined) {
-          if (scanner.start === scanner.end) {
-            if (firstEmptyLine[c] === 0) firstEmptyLine[c] = line;
-          } else {
-            const v = scanner.escaped ? NaN : parseNumber(text, scanner.start, scanner.end);
-            if (Number.isFinite(v)) {
-              col[row] = v;
-              someNumbers[c] = 1;
-            } else {
-              // The column is text from here on; earlier rows' text comes in a second pass.
-              values[c] = undefined;
-              notNumeric[c] = { line, value: scanner.value(), someNumbers: false, onlyMissing: false };
-              if (!isMissingMarker(notNumeric[c]!.value)) someText[c] = 1;
-              if (!keep[c]) {
-                cells[c] = [notNumeric[c]!.value];
-                textFrom[c] = row;
-              }
-            }
-          }
-          if (keep[c]) cells[c]!.push(scanner.value());
-        } else {
-          const cell = scanner.value();
-          cells[c]!.push(cell);
-          // Until both are known: does the column hold numbers too, and text that is not a missing value?
-          if ((someNumbers[c] === 0 || someText[c] === 0) && cell !== '') {
-            if (Number.isFinite(scanner.escaped ? NaN : parseNumber(text, scanner.start, scanner.end))) someNumbers[c] = 1;
-            else if (!isMissingMarker(cell)) someText[c] = 1;
-          }
-        }
-      }
-      c++;
-    } while (!scanner.endOfRecord);
-    if (c !== width) {
-      throw new UserError(field, `${shownPath} line ${line} has ${c} cells, the header has ${width}`, 'give every row one cell per column');
-    }
-    row++;
-  }
-  const rowCount = row;
-  if (rowCount === 0) {
+  const rows = records.slice(1);
+  if (rows.length === 0) {
     throw new UserError(field, `${shownPath} has a header but no data rows`, 'add data rows');
   }
-
-  // Empty cells: an error in a column of numbers; a column of empty cells only is text.
-  let empty: { line: number; c: number } | undefined;
-  for (let c = 0; c < width; c++) {
-    if (values[c] === undefined || firstEmptyLine[c] === 0) continue;
-    if (someNumbers[c]) {
-      if (!empty || firstEmptyLine[c]! < empty.line) empty = { line: firstEmptyLine[c]!, c };
-    } else {
-      values[c] = undefined;
-      notNumeric[c] = { line: firstEmptyLine[c]!, value: '', someNumbers: false, onlyMissing: true };
-      if (!keep[c]) cells[c] = new Array<string>(rowCount).fill('');
+  for (const { record, line } of rows) {
+    if (record.length !== header.length) {
+      throw new UserError(
+        field,
+        `${shownPath} line ${line} has ${record.length} cells, the header has ${header.length}`,
+        'give every row one cell per column',
+      );
     }
   }
+  const columns = header.map((name, c) => readColumn(rows, c, options.keepText?.includes(name) ?? false));
+  const empty = columns
+    .map((col, c) => ({ line: col.emptyAmongNumbers, c }))
+    .filter((e): e is { line: number; c: number } => e.line !== undefined)
+    .sort((a, b) => a.line - b.line)[0];
   if (empty) {
     throw new UserError(
       field,
@@ -217,248 +159,71 @@ export function readCsvTable(path: string, shownPath: string, field: string, opt
       'fill or drop missing values: every cell of a numeric column needs a number',
     );
   }
-
-  // Columns that turned text after rows of numbers: read those rows' text.
-  const late = textFrom.reduce((most, r) => Math.max(most, r), 0);
-  if (late > 0) {
-    const prefix: (string[] | undefined)[] = header.map((_, c) => (textFrom[c]! > 0 ? [] : undefined));
-    const again = new Scanner(text, firstRecord, invalid, firstLine);
-    for (let r = 0; r < late && again.nextRecord(); r++) {
-      let c = 0;
-      do {
-        again.cell();
-        if (r < textFrom[c]!) prefix[c]!.push(again.value());
-        c++;
-      } while (!again.endOfRecord);
-    }
-    prefix.forEach((p, c) => {
-      if (p) cells[c] = p.concat(cells[c]!);
-    });
-  }
-
-  for (let c = 0; c < width; c++) {
-    const col = values[c];
-    // A view, not a copy: the room left over is a few blank lines' worth.
-    if (col !== undefined && col.length !== rowCount) values[c] = col.subarray(0, rowCount);
-    const bad = notNumeric[c];
-    if (bad) notNumeric[c] = { ...bad, someNumbers: someNumbers[c] === 1, onlyMissing: someText[c] === 0 };
-  }
-  const anyText = cells.some((t) => t !== undefined);
-  const anyNotNumeric = notNumeric.some((n) => n !== undefined);
+  const notNumeric = columns.map((col) => col.notNumeric);
+  const textCells = columns.map((col) => col.text);
   return {
     path,
     shown: shownPath,
     columns: header,
-    rowCount,
-    values,
-    ...(anyNotNumeric ? { notNumeric } : {}),
-    ...(anyText ? { text: cells } : {}),
+    rowCount: rows.length,
+    values: columns.map((col) => col.values),
+    ...(notNumeric.some((n) => n !== undefined) ? { notNumeric } : {}),
+    ...(textCells.some((t) => t !== undefined) ? { text: textCells } : {}),
   };
 }
 
-function countOf(text: string, char: string): number {
-  let n = 0;
-  for (let i = text.indexOf(char); i >= 0; i = text.indexOf(char, i + 1)) n++;
-  return n;
+interface Column {
+  /** Set when every cell is a finite number. */
+  readonly values?: Float64Array;
+  readonly notNumeric?: NotNumeric;
+  /** The cells as written: for a text column, and for one asked for with `keepText`. */
+  readonly text?: string[];
+  /** The line of the first empty cell of a column otherwise all numbers: an error. */
+  readonly emptyAmongNumbers?: number;
 }
 
-const COMMA = 44;
-const QUOTE = 34;
-const LF = 10;
-const CR = 13;
-const SPACE = 32;
-const TAB = 9;
+/** Classifies column `c`: numbers, numbers with a gap (an error), or text. */
+interface Row {
+  readonly record: string[];
+  /** The file line the record starts on (1: the header). */
+  readonly line: number;
+}
 
-/**
- * Walks CSV text cell by cell without copying it: a cell is `text[start,
- * end)` (inside the quotes when quoted, spaces around it trimmed). A quote
- * inside an unquoted cell is taken as is; blank lines are skipped.
- */
-class Scanner {
-  /** Where the next cell (or record) starts. */
-  pos: number;
-  /** The line `pos` is on. */
-  line: number;
-  /** The line the current record starts on. */
-  recordLine = 0;
-  start = 0;
-  end = 0;
-  /** The cell is quoted and holds doubled quotes. */
-  escaped = false;
-  /** The cell just read is the last of its record. */
-  endOfRecord = false;
+/** Line breaks inside a record's raw text (quoted cells may hold some), not counting the one that ends it. */
+function lineBreaks(raw: string): number {
+  const body = raw.replace(/(\r\n|\r|\n)$/, '');
+  return (body.match(/\r\n|\r|\n/g) ?? []).length;
+}
 
-  constructor(
-    private readonly text: string,
-    pos: number,
-    private readonly invalid: (problem: string) => Error,
-    line = 1,
-  ) {
-    this.pos = pos;
-    this.line = line;
-  }
-
-  /** Moves to the next record that is not blank; false at the end of the text. */
-  nextRecord(): boolean {
-    const { text } = this;
-    const n = text.length;
-    for (;;) {
-      let p = this.pos;
-      while (p < n && (text.charCodeAt(p) === SPACE || text.charCodeAt(p) === TAB)) p++;
-      if (p >= n) {
-        this.pos = n;
-        return false;
-      }
-      const ch = text.charCodeAt(p);
-      if (ch === LF || ch === CR) {
-        this.pos = ch === CR && text.charCodeAt(p + 1) === LF ? p + 2 : p + 1;
-        this.line++;
-        continue;
-      }
-      this.recordLine = this.line;
-      return true;
-    }
-  }
-
-  /** Reads the next cell of the current record. */
-  cell(): void {
-    const { text } = this;
-    const n = text.length;
-    let p = this.pos;
-    while (p < n && (text.charCodeAt(p) === SPACE || text.charCodeAt(p) === TAB)) p++;
-    this.escaped = false;
-    if (p < n && text.charCodeAt(p) === QUOTE) {
-      const opened = this.line;
-      this.start = ++p;
-      for (;;) {
-        if (p >= n) throw this.invalid(`the quote opened on line ${opened} is never closed`);
-        const ch = text.charCodeAt(p);
-        if (ch === QUOTE) {
-          if (text.charCodeAt(p + 1) === QUOTE) {
-            this.escaped = true;
-            p += 2;
-            continue;
-          }
-          break;
-        }
-        if (ch === LF || (ch === CR && text.charCodeAt(p + 1) !== LF)) this.line++;
-        p++;
-      }
-      this.end = p++;
-      while (p < n && (text.charCodeAt(p) === SPACE || text.charCodeAt(p) === TAB)) p++;
-      if (p < n) {
-        const ch = text.charCodeAt(p);
-        if (ch !== COMMA && ch !== LF && ch !== CR) {
-          throw this.invalid(`line ${this.line} has text after the closing quote of a cell`);
-        }
-      }
-    } else {
-      this.start = p;
-      while (p < n) {
-        const ch = text.charCodeAt(p);
-        if (ch === COMMA || ch === LF || ch === CR) break;
-        p++;
-      }
-      let e = p;
-      while (e > this.start && (text.charCodeAt(e - 1) === SPACE || text.charCodeAt(e - 1) === TAB)) e--;
-      this.end = e;
-    }
-    // At a comma, a line break or the end of the text.
-    if (p >= n) {
-      this.endOfRecord = true;
-      this.pos = n;
+function readColumn(rows: readonly Row[], c: number, keep: boolean): Column {
+  const values = new Float64Array(rows.length);
+  let firstEmpty: number | undefined;
+  let first: { line: number; value: string } | undefined;
+  let someNumbers = false;
+  let someText = false;
+  rows.forEach(({ record, line }, r) => {
+    const cell = record[c]!;
+    if (cell === '') {
+      firstEmpty ??= line;
       return;
     }
-    const ch = text.charCodeAt(p);
-    if (ch === COMMA) {
-      this.endOfRecord = false;
-      this.pos = p + 1;
-    } else {
-      this.endOfRecord = true;
-      this.pos = ch === CR && text.charCodeAt(p + 1) === LF ? p + 2 : p + 1;
-      this.line++;
+    const v = Number(cell);
+    if (Number.isFinite(v)) {
+      values[r] = v;
+      someNumbers = true;
+      return;
     }
+    first ??= { line, value: cell };
+    if (!isMissingMarker(cell)) someText = true;
+  });
+  const cells = (): string[] => rows.map(({ record }) => record[c]!);
+  if (first) {
+    return { notNumeric: { ...first, someNumbers, onlyMissing: !someText }, text: cells() };
   }
-
-  /** The current cell's text, unquoted. */
-  value(): string {
-    const s = this.text.slice(this.start, this.end);
-    return this.escaped ? s.replace(/""/g, '"') : s;
+  if (!someNumbers) {
+    // Only empty cells: a text column with nothing in it.
+    return { notNumeric: { line: firstEmpty!, value: '', someNumbers: false, onlyMissing: true }, text: cells() };
   }
-}
-
-/** Powers of ten a double holds exactly. */
-const POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
-
-/**
- * `Number(text.slice(start, end))` without the slice for the usual decimal
- * forms (`-12`, `3.25`, `.5`, `6.02e23`): at most 15 significant digits and a
- * power of ten within ±22 are exact doubles, so one multiplication or
- * division rounds correctly (Clinger's fast path). Anything else falls back
- * to `Number`, so both accept the same cells and give the same value.
- */
-export function parseNumber(text: string, start: number, end: number): number {
-  let i = start;
-  let ch = text.charCodeAt(i);
-  let negative = false;
-  if (ch === 45 /* - */ || ch === 43 /* + */) {
-    negative = ch === 45;
-    i++;
-  }
-  let mantissa = 0;
-  let significant = 0;
-  let digits = 0;
-  let exponent = 0;
-  while (i < end) {
-    ch = text.charCodeAt(i);
-    if (ch < 48 || ch > 57) break;
-    digits++;
-    if (mantissa !== 0 || ch !== 48) {
-      mantissa = mantissa * 10 + (ch - 48);
-      significant++;
-    }
-    i++;
-  }
-  if (i < end && ch === 46 /* . */) {
-    i++;
-    while (i < end) {
-      ch = text.charCodeAt(i);
-      if (ch < 48 || ch > 57) break;
-      digits++;
-      if (mantissa !== 0 || ch !== 48) {
-        mantissa = mantissa * 10 + (ch - 48);
-        significant++;
-      }
-      exponent--;
-      i++;
-    }
-  }
-  if (digits === 0 || significant > 15) return Number(text.slice(start, end));
-  if (i < end && (ch === 101 /* e */ || ch === 69 /* E */)) {
-    i++;
-    let sign = 1;
-    ch = text.charCodeAt(i);
-    if (ch === 45 || ch === 43) {
-      if (ch === 45) sign = -1;
-      i++;
-    }
-    let e = 0;
-    let expDigits = 0;
-    while (i < end) {
-      ch = text.charCodeAt(i);
-      if (ch < 48 || ch > 57 || expDigits > 4) break;
-      e = e * 10 + (ch - 48);
-      expDigits++;
-      i++;
-    }
-    if (expDigits === 0) return Number(text.slice(start, end));
-    exponent += sign * e;
-  }
-  if (i !== end) return Number(text.slice(start, end));
-  let v: number;
-  if (mantissa === 0) v = 0;
-  else if (exponent >= 0 && exponent <= 22) v = mantissa * POW10[exponent]!;
-  else if (exponent < 0 && exponent >= -22) v = mantissa / POW10[-exponent]!;
-  else return Number(text.slice(start, end));
-  return negative ? -v : v;
+  if (firstEmpty !== undefined) return { emptyAmongNumbers: firstEmpty };
+  return { values, ...(keep ? { text: cells() } : {}) };
 }
