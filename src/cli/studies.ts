@@ -1,3 +1,5 @@
+import { baselineValue } from '../trials/linear';
+import type { StudyRecord } from '../trials/storage/types';
 import { openExistingStorage } from './common';
 import { compactTable, num } from './format';
 
@@ -6,7 +8,13 @@ export interface StudiesArgs {
   readonly json: boolean;
 }
 
-/** `tune studies`: every study with trial counts by state and its best value. */
+/** The linear baseline's value of the study's own objective; undefined without a baseline or for a loss objective. */
+function linearValue(study: StudyRecord): number | undefined {
+  const base = study.baseline && baselineValue(study.baseline, study.metric);
+  return base?.metric === study.metric ? base.value : undefined;
+}
+
+/** `tune studies`: every study with trial counts by state, its best value and the linear baseline's. */
 export async function studiesCommand(args: StudiesArgs): Promise<number> {
   const storage = await openExistingStorage(args.storage);
   try {
@@ -19,6 +27,7 @@ export async function studiesCommand(args: StudiesArgs): Promise<number> {
         created_at: study.createdAt,
         trials: counts,
         best: best ?? null,
+        linear: linearValue(study) ?? null,
       }));
       process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       return 0;
@@ -27,8 +36,9 @@ export async function studiesCommand(args: StudiesArgs): Promise<number> {
       process.stdout.write(`${args.storage} holds no studies\n`);
       return 0;
     }
-    const table = compactTable(['study', 'complete', 'failed', 'running', 'interrupted', 'objective', 'best', 'created']);
+    const table = compactTable(['study', 'complete', 'failed', 'running', 'interrupted', 'objective', 'best', 'linear', 'vs_linear', 'created']);
     for (const { study, counts, best } of studies) {
+      const linear = linearValue(study);
       table.push([
         study.name,
         String(counts.complete),
@@ -37,6 +47,8 @@ export async function studiesCommand(args: StudiesArgs): Promise<number> {
         String(counts.interrupted),
         `${study.metric} (${study.direction})`,
         num(best),
+        num(linear),
+        best !== undefined && linear ? (best / linear).toFixed(2) : '',
         study.createdAt,
       ]);
     }

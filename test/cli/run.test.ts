@@ -120,6 +120,9 @@ describe('tune run, end to end', () => {
     assert.equal(history.length, rows.find((r) => r.number === 0)!.epochs);
     const studies = JSON.parse(ok('studies', '--storage', 'random.db', '--json'));
     assert.deepEqual(studies[0].trials, { running: 0, complete: 3, failed: 0, interrupted: 0 });
+    // The study's linear baseline on its objective, as stored before the first trial.
+    assert.equal(studies[0].linear, json.baseline.metrics['val_mae']);
+    assert.match(ok('studies', '--storage', 'random.db'), /│ vs_linear │[\s\S]*│ tiny-random .*│ [\d.]+ +│ [\d.]+ +│ [\d.]+ +│/);
   });
 
   test('the same study into two fresh storages gives identical parameters and val_mae', () => {
