@@ -1,12 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { SingleBar } from 'cli-progress';
 import { createStrategy } from '../search';
+import { rereadTrials } from '../study/history';
 import { openStudy } from '../study/open';
 import { prepareStudy } from '../study/prepare';
 import type { BackendName } from '../trials/backend-names';
+import type { LinearBaseline } from '../trials/linear';
 import { openStorage, redactUrl } from '../trials/storage';
 import type { Storage, TrialRecord } from '../trials/storage/types';
-import { vsLinearLine } from './baseline';
+import { vsLinear, vsLinearLine } from './baseline';
 import { num } from './format';
 import { EXIT_INTERRUPTED } from './exit';
 
@@ -71,7 +73,15 @@ export async function runWorkers(args: WorkersArgs): Promise<number> {
       children.push(child);
       exits.push(new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? EXIT_INTERRUPTED : 1)))));
     }
-    const display = new WorkersDisplay(study.name, config.objective.metric, planned, before, args.workers);
+    const display = new WorkersDisplay(
+      study.name,
+      config.objective.metric,
+      config.objective.direction,
+      prepared.baseline,
+      planned,
+      before,
+      args.workers,
+    );
     let running = true;
     const all = Promise.all(exits).finally(() => (running = false));
     while (running) {
@@ -106,15 +116,24 @@ class WorkersDisplay {
   private readonly printed = new Set<number>();
   private readonly bar: SingleBar | undefined;
   private done: number;
+  /** The study's trials as last read; finished ones never change, so only the rest is read again. */
+  private trials: TrialRecord[];
+  private best: TrialRecord | undefined;
 
   constructor(
     name: string,
     private readonly metric: string,
+    private readonly direction: 'min' | 'max',
+    private readonly baseline: LinearBaseline | undefined,
     private readonly planned: number | undefined,
     before: readonly TrialRecord[],
     workers: number,
   ) {
-    for (const t of before) if (t.state !== 'running') this.printed.add(t.number);
+    this.trials = [...before];
+    for (const t of before) {
+      if (t.state !== 'running') this.printed.add(t.number);
+      this.consider(t);
+    }
     this.done = this.printed.size;
     const live = Boolean(process.stderr.isTTY) && !process.env.CI;
     const header = `study ${name}: ${planned ?? '?'} trials planned, ${this.done} done, ${workers} workers\n`;
@@ -133,11 +152,18 @@ class WorkersDisplay {
     }
   }
 
+  private consider(t: TrialRecord): void {
+    if (t.state !== 'complete' || t.value === undefined) return;
+    const b = this.best;
+    if (b === undefined || (this.direction === 'min' ? t.value < b.value! : t.value > b.value!)) this.best = t;
+  }
+
   async update(storage: Storage, studyId: number): Promise<void> {
-    const trials = await storage.getTrials(studyId);
+    this.trials = await rereadTrials(storage, studyId, this.trials);
+    const trials = this.trials;
     const finished = trials.filter((t) => t.state !== 'running' && !this.printed.has(t.number));
-    let best: TrialRecord | undefined;
-    for (const t of trials) if (t.state === 'complete' && (best === undefined || t.value! < best.value!)) best = t;
+    for (const t of finished) this.consider(t);
+    const best = this.best;
     for (const t of finished) {
       this.printed.add(t.number);
       this.done++;
@@ -152,7 +178,9 @@ class WorkersDisplay {
           .filter((t) => t.state === 'running')
           .map(async (t) => `#${t.number} e${t.initialEpoch + (await storage.getHistory(t.id)).filter((h) => h.epoch >= t.initialEpoch).length}`),
       );
-      this.bar.update(this.done, { best: best ? `#${best.number} ${num(best.value)}` : '–', running: running.join(', ') });
+      const vs = best && vsLinear(this.baseline, best.metrics, this.metric);
+      const bestText = best ? `#${best.number} ${num(best.value)}${vs ? ` (${vs.ratio.toFixed(2)}× linear)` : ''}` : '–';
+      this.bar.update(this.done, { best: bestText, running: running.join(', ') });
     }
   }
 

@@ -16,6 +16,7 @@ import {
   type WorkerId,
 } from '../trials/storage/types';
 import { trainModel, TrainingInterrupted } from '../trials/train';
+import { rereadTrials } from './history';
 import { openStudy } from './open';
 import type { PreparedStudy } from './prepare';
 
@@ -103,14 +104,10 @@ export async function runStudy(prepared: PreparedStudy, storage: Storage, option
   const graceSeconds = options.graceSeconds ?? 3 * heartbeatSeconds;
   let trials = await storage.getTrials(study.id);
   const retryFailedBefore = options.retryFailedBefore ?? (options.retryFailed ? trials.length : undefined);
-  /** Re-reads the history after marking trials of dead workers interrupted; returns how many it marked. */
-  /** Finished trials never change: read again only from the first trial that still may (cheap at 100,000 trials). */
   const readHistory = async (): Promise<void> => {
-    const open = trials.findIndex((t) => t.state === 'running');
-    const keep = open === -1 ? trials.length : open;
-    const from = keep < trials.length ? trials[keep]!.number : (trials[trials.length - 1]?.number ?? -1) + 1;
-    trials = [...trials.slice(0, keep), ...(await storage.getTrials(study.id, { fromNumber: from }))];
+    trials = await rereadTrials(storage, study.id, trials);
   };
+  /** Re-reads the history after marking trials of dead workers interrupted; returns how many it marked. */
   const refresh = async (): Promise<number> => {
     const stale = await storage.interruptStale(study.id, graceSeconds, `no heartbeat for ${graceSeconds}s: its worker is gone`);
     await readHistory();
