@@ -55,8 +55,7 @@
  */
 import Database from 'better-sqlite3';
 import { UserError } from '../../errors';
-import type { Params } from '../../space/types';
-import type { Rung, TrialState } from '../../search/types';
+import type { TrialState } from '../../search/types';
 import { faultPoint } from './fault';
 import {
   StudyExistsError,
@@ -73,7 +72,6 @@ import {
   type StudyInput,
   type StudyRecord,
   type StudySummary,
-  type TrialDiagnostics,
   type TrialDump,
   type TrialOutcome,
   type TrialRecord,
@@ -91,6 +89,20 @@ import {
   optionalInteger,
   optionalJson,
 } from './encode';
+import {
+  groupHistory,
+  required,
+  toDumpTrial,
+  toEpoch,
+  toStudy,
+  toSummary,
+  toTrial,
+  type EpochRow as EpochRowOf,
+  type RowDecoder,
+  type StudyRow as StudyRowOf,
+  type StudySummaryRow as StudySummaryRowOf,
+  type TrialRow as TrialRowOf,
+} from './rows';
 
 // ---------------------------------------------------------------------------
 // Schema and migrations
@@ -411,17 +423,11 @@ function decodeReal(v: DbReal): number | undefined {
   throw new Error(`corrupt tune storage: unexpected value ${JSON.stringify(v)} in a numeric column`);
 }
 
-function decodeRequired(v: DbReal): number {
-  const x = decodeReal(v);
-  if (x === undefined) throw new Error('corrupt tune storage: NULL in a required numeric column');
-  return x;
-}
-
-
-
-
-
-
+/** How this engine's rows decode (./rows.ts): NaN from its tag, JSON from its text. */
+const DECODER: RowDecoder<number | string, string> = {
+  real: decodeReal,
+  json: (text) => JSON.parse(text) as unknown,
+};
 
 /** better-sqlite3 binds a Buffer as a BLOB; this one shares the checkpoint's memory (no copy). */
 function checkpointBlob(checkpoint: Uint8Array): Buffer {
@@ -512,54 +518,14 @@ function encodeDump(trials: readonly TrialDump[]): EncodedDumpTrial[] {
 }
 
 // ---------------------------------------------------------------------------
-// Rows and their conversion to records
+// Rows (./rows.ts makes them records)
 // ---------------------------------------------------------------------------
 
-interface StudyRow {
-  id: number;
-  name: string;
-  metric: string;
-  direction: Direction;
-  definition_json: string;
-  definition_hash: string;
-  created_at: string;
-  baseline_json: string | null;
-}
-
-interface StudySummaryRow extends StudyRow {
-  running: number;
-  complete: number;
-  failed: number;
-  interrupted: number;
-  best: DbReal;
-}
-
-interface TrialRow {
-  id: number;
-  study_id: number;
-  number: number;
-  slot: string;
-  retry_of: number | null;
-  state: TrialState;
-  params_json: string;
-  backend: string;
-  worker_host: string;
-  worker_pid: number;
-  budget: number | null;
-  rung_iteration: number | null;
-  rung_bracket: number | null;
-  rung_round: number | null;
-  parent: number | null;
-  initial_epoch: number;
-  value: DbReal;
-  epochs: number | null;
-  stop_reason: StopReason | null;
-  error: string | null;
-  duration_s: DbReal;
-  diagnostics_json: string | null;
-  started_at: string;
-  finished_at: string | null;
-}
+/** Rows as better-sqlite3 returns them: a measurement is a number or the NaN tag, JSON is text. */
+type StudyRow = StudyRowOf<string>;
+type StudySummaryRow = StudySummaryRowOf<number | string, string>;
+type TrialRow = TrialRowOf<number | string, string>;
+type EpochRow = EpochRowOf<number | string>;
 
 interface MetricRow {
   trial_id: number;
@@ -567,24 +533,9 @@ interface MetricRow {
   value: DbReal;
 }
 
-interface EpochRow {
-  epoch: number;
-  loss: DbReal;
-  val_loss: DbReal;
-  mae: DbReal;
-  val_mae: DbReal;
-  mse: DbReal;
-  val_mse: DbReal;
-  lr: DbReal;
-  seconds: DbReal;
-  grad_norm: DbReal;
-}
-
 interface StudyEpochRow extends EpochRow {
   trial_id: number;
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const STUDY_COLUMNS = `s.id, s.name, s.metric, s.direction, s.definition_json, s.definition_hash, s.created_at, s.baseline_json`;
 const TRIAL_COLUMNS = `t.id, t.study_id, t.number, t.slot, t.retry_of, t.state, t.params_json, t.backend,
@@ -593,81 +544,13 @@ const TRIAL_COLUMNS = `t.id, t.study_id, t.number, t.slot, t.retry_of, t.state, 
 /** TRIAL_COLUMNS for a RETURNING clause, which takes no table alias. */
 const TRIAL_RETURNING = TRIAL_COLUMNS.replace(/\bt\./g, '');
 
-function toStudy(row: StudyRow): StudyRecord {
-  const study: Mutable<StudyRecord> = {
-    id: row.id,
-    name: row.name,
-    metric: row.metric,
-    direction: row.direction,
-    definition: JSON.parse(row.definition_json) as unknown,
-    definitionHash: row.definition_hash,
-    createdAt: row.created_at,
-  };
-  if (row.baseline_json !== null) study.baseline = JSON.parse(row.baseline_json) as LinearBaseline;
-  return study;
-}
-
-/** Optional fields are left out (not set to undefined) when absent. */
-function toTrial(row: TrialRow, metrics: Metrics): TrialRecord {
-  const trial: Mutable<TrialRecord> = {
-    id: row.id,
-    studyId: row.study_id,
-    number: row.number,
-    slot: row.slot,
-    state: row.state,
-    params: JSON.parse(row.params_json) as Params,
-    backend: row.backend,
-    worker: { host: row.worker_host, pid: row.worker_pid },
-    metrics,
-    initialEpoch: row.initial_epoch,
-    startedAt: row.started_at,
-  };
-  if (row.retry_of !== null) trial.retryOf = row.retry_of;
-  if (row.budget !== null) trial.budget = row.budget;
-  if (row.rung_iteration !== null) {
-    const rung: Rung = { iteration: row.rung_iteration, bracket: row.rung_bracket!, round: row.rung_round! };
-    trial.rung = rung;
-  }
-  if (row.parent !== null) trial.parent = row.parent;
-  const value = decodeReal(row.value);
-  if (value !== undefined) trial.value = value;
-  if (row.epochs !== null) trial.epochs = row.epochs;
-  if (row.stop_reason !== null) trial.stopReason = row.stop_reason;
-  if (row.error !== null) trial.error = row.error;
-  const durationS = decodeReal(row.duration_s);
-  if (durationS !== undefined) trial.durationS = durationS;
-  if (row.diagnostics_json !== null) trial.diagnostics = JSON.parse(row.diagnostics_json) as TrialDiagnostics;
-  if (row.finished_at !== null) trial.finishedAt = row.finished_at;
-  return trial;
-}
-
-function toEpoch(row: EpochRow): EpochLog {
-  const log: Mutable<EpochLog> = {
-    epoch: row.epoch,
-    loss: decodeRequired(row.loss),
-    mae: decodeRequired(row.mae),
-    mse: decodeRequired(row.mse),
-    lr: decodeRequired(row.lr),
-    seconds: decodeRequired(row.seconds),
-  };
-  const valLoss = decodeReal(row.val_loss);
-  if (valLoss !== undefined) log.val_loss = valLoss;
-  const valMae = decodeReal(row.val_mae);
-  if (valMae !== undefined) log.val_mae = valMae;
-  const valMse = decodeReal(row.val_mse);
-  if (valMse !== undefined) log.val_mse = valMse;
-  const gradNorm = decodeReal(row.grad_norm);
-  if (gradNorm !== undefined) log.grad_norm = gradNorm;
-  return log;
-}
-
 /** Groups metric rows (ordered by trial, then insertion) into one fresh object per trial. */
 function groupMetrics(rows: readonly MetricRow[]): Map<number, Metrics> {
   const entries = new Map<number, [string, number][]>();
   for (const row of rows) {
     let list = entries.get(row.trial_id);
     if (!list) entries.set(row.trial_id, (list = []));
-    list.push([row.name, decodeRequired(row.value)]);
+    list.push([row.name, required(row.value, DECODER)]);
   }
   // Object.fromEntries defines own properties, so even a metric named "__proto__" is kept.
   return new Map([...entries].map(([id, list]) => [id, Object.fromEntries(list) as Metrics]));
@@ -929,19 +812,11 @@ export class SqliteStorage implements Storage {
 
   async getStudy(name: string): Promise<StudyRecord | undefined> {
     const row = this.stmt.studyByName.get(name);
-    return row && toStudy(row);
+    return row && toStudy(row, DECODER);
   }
 
   async listStudies(): Promise<StudySummary[]> {
-    return this.stmt.studySummaries.all().map((row) => {
-      const summary: Mutable<StudySummary> = {
-        study: toStudy(row),
-        counts: { running: row.running, complete: row.complete, failed: row.failed, interrupted: row.interrupted },
-      };
-      const best = decodeReal(row.best);
-      if (best !== undefined) summary.best = best;
-      return summary;
-    });
+    return this.stmt.studySummaries.all().map((row) => toSummary(row, DECODER));
   }
 
   async deleteStudy(name: string): Promise<boolean> {
@@ -978,7 +853,7 @@ export class SqliteStorage implements Storage {
       }
       const { number } = this.stmt.nextNumber.get(studyId)!;
       try {
-        return toTrial(this.stmt.insertTrial.get({ ...row, studyId, number, startedAt: new Date().toISOString() })!, {});
+        return toTrial(this.stmt.insertTrial.get({ ...row, studyId, number, startedAt: new Date().toISOString() })!, {}, DECODER);
       } catch (e) {
         if (hasCode(e, 'SQLITE_CONSTRAINT_UNIQUE')) {
           if (isClaimConflict(e)) return undefined;
@@ -1008,7 +883,7 @@ export class SqliteStorage implements Storage {
       const rows = this.stmt.interruptStale.all({ studyId, grace: graceSeconds, reason, finishedAt });
       rows.sort((a, b) => a.number - b.number);
       const metrics = rows.length === 0 ? new Map<number, Metrics>() : groupMetrics(this.stmt.metricsOfTrials.all(JSON.stringify(rows.map((r) => r.id))));
-      return rows.map((row) => toTrial(row, metrics.get(row.id) ?? {}));
+      return rows.map((row) => toTrial(row, metrics.get(row.id) ?? {}, DECODER));
     }).immediate();
   }
 
@@ -1052,7 +927,7 @@ export class SqliteStorage implements Storage {
       }
       // A running trial has no metrics, so its metrics are now exactly these
       // (decoded back, so a NaN stays NaN): no need to read them back.
-      return toTrial(row, Object.fromEntries(metrics.map(([name, v]) => [name, decodeRequired(v)])) as Metrics);
+      return toTrial(row, Object.fromEntries(metrics.map(([name, v]) => [name, required(v, DECODER)])) as Metrics, DECODER);
     }).immediate();
   }
 
@@ -1060,7 +935,7 @@ export class SqliteStorage implements Storage {
     if (typeof reason !== 'string') throw new TypeError('an interruption reason must be a string');
     return this.db.transaction(() => {
       const row = this.stmt.interruptTrial.get(reason, new Date().toISOString(), trialId) ?? this.notRunning(trialId);
-      return toTrial(row, groupMetrics(this.stmt.metricsOfTrial.all(trialId)).get(trialId) ?? {});
+      return toTrial(row, groupMetrics(this.stmt.metricsOfTrial.all(trialId)).get(trialId) ?? {}, DECODER);
     }).immediate();
   }
 
@@ -1070,23 +945,12 @@ export class SqliteStorage implements Storage {
     return this.db.transaction((): StudyDump | undefined => {
       const studyRow = this.stmt.studyByName.get(name);
       if (!studyRow) return undefined;
-      const { id: _id, ...study } = toStudy(studyRow);
+      const { id: _id, ...study } = toStudy(studyRow, DECODER);
       const rows = this.stmt.trialsOfStudy.all(studyRow.id);
       const metrics = groupMetrics(this.stmt.metricsOfStudy.all(studyRow.id));
-      const history = new Map<number, EpochLog[]>();
-      for (const e of this.stmt.historyOfStudy.all(studyRow.id)) {
-        let list = history.get(e.trial_id);
-        if (!list) history.set(e.trial_id, (list = []));
-        list.push(toEpoch(e));
-      }
-      const checkpoints = new Map(this.stmt.checkpointDataOfStudy.all(studyRow.id).map((c) => [c.trialId, new Uint8Array(c.data)]));
-      const trials = rows.map((row): TrialDump => {
-        const { id, studyId: _studyId, ...trial } = toTrial(row, metrics.get(row.id) ?? {});
-        const dump: Mutable<TrialDump> = { ...trial, history: history.get(id) ?? [] };
-        const checkpoint = checkpoints.get(id);
-        if (checkpoint !== undefined) dump.checkpoint = checkpoint;
-        return dump;
-      });
+      const history = groupHistory(this.stmt.historyOfStudy.all(studyRow.id), DECODER);
+      const checkpoints = new Map(this.stmt.checkpointDataOfStudy.all(studyRow.id).map((c) => [c.trialId, c.data]));
+      const trials = rows.map((row) => toDumpTrial(toTrial(row, metrics.get(row.id) ?? {}, DECODER), history.get(row.id) ?? [], checkpoints.get(row.id)));
       return { study, trials };
     })();
   }
@@ -1142,17 +1006,17 @@ export class SqliteStorage implements Storage {
       const metrics = groupMetrics(
         from > 0 ? this.stmt.metricsOfStudyFrom.all(studyId, from) : this.stmt.metricsOfStudy.all(studyId),
       );
-      return rows.map((row) => toTrial(row, metrics.get(row.id) ?? {}));
+      return rows.map((row) => toTrial(row, metrics.get(row.id) ?? {}, DECODER));
     })();
   }
 
   async getTrial(studyId: number, number: number): Promise<TrialRecord | undefined> {
     const row = this.stmt.trialByNumber.get(studyId, number);
-    return row && toTrial(row, groupMetrics(this.stmt.metricsOfTrial.all(row.id)).get(row.id) ?? {});
+    return row && toTrial(row, groupMetrics(this.stmt.metricsOfTrial.all(row.id)).get(row.id) ?? {}, DECODER);
   }
 
   async getHistory(trialId: number): Promise<EpochLog[]> {
-    return this.stmt.history.all(trialId).map(toEpoch);
+    return this.stmt.history.all(trialId).map((row) => toEpoch(row, DECODER));
   }
 
   async rankTrials(studyId: number, options: RankOptions): Promise<TrialRecord[]> {
@@ -1165,7 +1029,7 @@ export class SqliteStorage implements Storage {
       // Sorting and limiting happen in SQL, on the trial_metrics_rank index.
       const rows = rank.all({ studyId, metric: options.metric, limit: options.limit ?? -1 });
       const metrics = groupMetrics(this.stmt.metricsOfTrials.all(JSON.stringify(rows.map((r) => r.id))));
-      return rows.map((row) => toTrial(row, metrics.get(row.id) ?? {}));
+      return rows.map((row) => toTrial(row, metrics.get(row.id) ?? {}, DECODER));
     })();
   }
 
@@ -1185,7 +1049,7 @@ export class SqliteStorage implements Storage {
     if (definitionJson === undefined) throw new TypeError('a study definition must be JSON-able data');
     try {
       const row = this.stmt.insertStudy.get(input.name, input.metric, input.direction, definitionJson, input.definitionHash, createdAt, baselineJson)!;
-      return toStudy(row);
+      return toStudy(row, DECODER);
     } catch (e) {
       if (hasCode(e, 'SQLITE_CONSTRAINT_UNIQUE')) throw new StudyExistsError(input.name);
       throw e;
