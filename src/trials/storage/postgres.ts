@@ -67,10 +67,16 @@ import {
 import type { LinearBaseline } from '../linear';
 import {
   checkDumpLinks,
+  checkDumpStudy,
   checkDumpTrial,
-  checkInteger,
+  checkOutcome,
+  checkpointBuffer,
+  checkRankOptions,
   checkReal,
-  STOP_REASONS,
+  checkStaleSweep,
+  checkStudyInput,
+  checkTrialId,
+  encodeEpoch,
   encodeJson,
   encodeNewTrial,
   type NewTrialRow,
@@ -414,50 +420,13 @@ const TYPES = {
 };
 
 // ---------------------------------------------------------------------------
-// Validation (the same rules and messages as the SQLite engine)
+// Encoding (the checks are ./encode.ts's, shared with the SQLite engine)
 // ---------------------------------------------------------------------------
-
-
-
-
-
-function checkStudyInput(input: StudyInput): string {
-  if (typeof input.name !== 'string' || input.name === '') throw new TypeError('a study name must be a non-empty string');
-  if (input.direction !== 'min' && input.direction !== 'max') {
-    throw new TypeError(`direction must be "min" or "max", got ${String(input.direction)}`);
-  }
-  const definitionJson = JSON.stringify(input.definition) as string | undefined;
-  if (definitionJson === undefined) throw new TypeError('a study definition must be JSON-able data');
-  return definitionJson;
-}
-
-
 
 function newTrialParams(row: NewTrialRow): unknown[] {
   return [
     row.slot, row.retryOf, row.paramsJson, row.backend, row.workerHost, row.workerPid,
     row.budget, row.rungIteration, row.rungBracket, row.rungRound, row.parent, row.initialEpoch,
-  ];
-}
-
-function checkpointBuffer(checkpoint: Uint8Array): Buffer {
-  if (!(checkpoint instanceof Uint8Array)) throw new TypeError('a checkpoint must be a Uint8Array');
-  return Buffer.from(checkpoint.buffer, checkpoint.byteOffset, checkpoint.byteLength);
-}
-
-function epochValues(log: EpochLog): unknown[] {
-  checkInteger(log.epoch, 'an epoch');
-  return [
-    log.epoch,
-    checkReal(log.loss, 'loss'),
-    checkReal(log.val_loss, 'val_loss'),
-    checkReal(log.mae, 'mae'),
-    checkReal(log.val_mae, 'val_mae'),
-    checkReal(log.mse, 'mse'),
-    checkReal(log.val_mse, 'val_mse'),
-    checkReal(log.lr, 'lr'),
-    checkReal(log.seconds, 'seconds'),
-    checkReal(log.grad_norm, 'grad_norm'),
   ];
 }
 
@@ -559,10 +528,6 @@ function guard(client: pg.PoolClient): () => void {
   const ignore = () => undefined;
   client.on('error', ignore);
   return () => client.off('error', ignore);
-}
-
-function checkTrialId(id: number): void {
-  if (!Number.isSafeInteger(id)) throw new TypeError(`a trial id must be an integer, got ${String(id)}`);
 }
 
 // ---------------------------------------------------------------------------
@@ -767,10 +732,7 @@ export class PostgresStorage implements Storage {
   }
 
   async interruptStale(studyId: number, graceSeconds: number, reason: string): Promise<TrialRecord[]> {
-    if (typeof graceSeconds !== 'number' || !(graceSeconds >= 0) || graceSeconds === Infinity) {
-      throw new RangeError(`a grace period must be a finite number of seconds ≥ 0, got ${String(graceSeconds)}`);
-    }
-    if (typeof reason !== 'string') throw new TypeError('an interruption reason must be a string');
+    checkStaleSweep(graceSeconds, reason);
     // SKIP LOCKED: a trial another worker is reclaiming, or its owner is
     // writing to, is left alone; nobody waits. The stale rows are locked
     // first, then moved, in one statement.
@@ -795,7 +757,7 @@ export class PostgresStorage implements Storage {
 
   async reportEpoch(trialId: number, log: EpochLog): Promise<void> {
     checkTrialId(trialId);
-    const values = epochValues(log);
+    const values = encodeEpoch(log, checkReal);
     // One statement: lock the trial (FOR SHARE: a concurrent finish waits,
     // then we see it finished), write the epoch only if it is running.
     const { rows } = await this.db.query<{ state: TrialState | null; written: boolean }>(
@@ -820,14 +782,7 @@ export class PostgresStorage implements Storage {
 
   async finishTrial(trialId: number, outcome: TrialOutcome, checkpoint?: Uint8Array): Promise<TrialRecord> {
     checkTrialId(trialId);
-    if (outcome.state !== 'complete' && outcome.state !== 'failed') {
-      throw new TypeError(`a trial finishes "complete" or "failed", not ${String(outcome.state)}`);
-    }
-    if (outcome.state === 'complete' && typeof outcome.value !== 'number') {
-      throw new TypeError(`trial ${trialId}: a complete trial needs its objective value`);
-    }
-    if (!STOP_REASONS.includes(outcome.stopReason)) throw new TypeError(`unknown stop reason ${String(outcome.stopReason)}`);
-    checkInteger(outcome.epochs, 'epochs');
+    checkOutcome(trialId, outcome);
     const value = checkReal(outcome.value, 'value');
     const durationS = checkReal(outcome.durationS, 'durationS');
     const diagnostics = optionalJson(outcome.diagnostics, 'diagnostics');
@@ -928,10 +883,7 @@ export class PostgresStorage implements Storage {
   }
 
   async rankTrials(studyId: number, options: RankOptions): Promise<TrialRecord[]> {
-    if (options.direction !== 'min' && options.direction !== 'max') {
-      throw new TypeError(`direction must be "min" or "max", got ${String(options.direction)}`);
-    }
-    if (options.limit !== undefined) checkInteger(options.limit, 'a rank limit');
+    checkRankOptions(options);
     const order = options.direction === 'min' ? 'ASC' : 'DESC';
     // Sorting and limiting in SQL, on trial_metrics_rank; metrics are then
     // read for the kept trials only. LIMIT NULL means no limit.
@@ -981,10 +933,7 @@ export class PostgresStorage implements Storage {
   }
 
   async importStudy(dump: StudyDump): Promise<StudyRecord> {
-    if (typeof dump !== 'object' || dump === null || typeof dump.study !== 'object' || dump.study === null) {
-      throw new TypeError('a study dump needs its study');
-    }
-    if (typeof dump.study.createdAt !== 'string') throw new TypeError('a study dump needs the study\'s createdAt');
+    checkDumpStudy(dump);
     const definitionJson = checkStudyInput(dump.study);
     const baselineJson = optionalJson(dump.study.baseline, 'the study\'s baseline');
     // Everything is validated and laid out in columns before the transaction.
@@ -1024,7 +973,7 @@ export class PostgresStorage implements Storage {
       cols.finishedAt.push(t.finishedAt ?? null);
     }
     const metric = { number: [] as number[], name: [] as string[], value: [] as number[], position: [] as number[] };
-    const epoch = { number: [] as number[], values: [] as unknown[][] };
+    const epoch = { number: [] as number[], values: [] as (readonly unknown[])[] };
     for (const { trial: t } of trials) {
       Object.entries(t.metrics).forEach(([name, v], i) => {
         metric.number.push(t.number);
@@ -1034,7 +983,7 @@ export class PostgresStorage implements Storage {
       });
       for (const log of t.history) {
         epoch.number.push(t.number);
-        epoch.values.push(epochValues(log));
+        epoch.values.push(encodeEpoch(log, checkReal));
       }
     }
     const column = (i: number) => epoch.values.map((v) => v[i]);

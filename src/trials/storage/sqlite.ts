@@ -79,12 +79,19 @@ import {
 import type { LinearBaseline } from '../linear';
 import {
   checkDumpLinks,
+  checkDumpStudy,
   checkDumpTrial,
-  checkInteger,
+  checkOutcome,
+  checkpointBuffer,
+  checkRankOptions,
   checkReal,
-  STOP_REASONS,
+  checkStaleSweep,
+  checkStudyInput,
+  checkTrialId,
+  encodeEpoch,
   encodeJson,
   encodeNewTrial,
+  type EpochValues,
   type NewTrialRow,
   optionalInteger,
   optionalJson,
@@ -429,30 +436,8 @@ const DECODER: RowDecoder<number | string, string> = {
   json: (text) => JSON.parse(text) as unknown,
 };
 
-/** better-sqlite3 binds a Buffer as a BLOB; this one shares the checkpoint's memory (no copy). */
-function checkpointBlob(checkpoint: Uint8Array): Buffer {
-  if (!(checkpoint instanceof Uint8Array)) throw new TypeError('a checkpoint must be a Uint8Array');
-  return Buffer.from(checkpoint.buffer, checkpoint.byteOffset, checkpoint.byteLength);
-}
-
 /** The bind values of one epoch row, after its trial id. */
-type EpochArgs = readonly [number, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal];
-
-function encodeEpoch(log: EpochLog): EpochArgs {
-  checkInteger(log.epoch, 'an epoch');
-  return [
-    log.epoch,
-    encodeReal(log.loss, 'loss'),
-    encodeReal(log.val_loss, 'val_loss'),
-    encodeReal(log.mae, 'mae'),
-    encodeReal(log.val_mae, 'val_mae'),
-    encodeReal(log.mse, 'mse'),
-    encodeReal(log.val_mse, 'val_mse'),
-    encodeReal(log.lr, 'lr'),
-    encodeReal(log.seconds, 'seconds'),
-    encodeReal(log.grad_norm, 'grad_norm'),
-  ];
-}
+type EpochArgs = EpochValues<DbReal>;
 
 function encodeMetrics(metrics: Metrics): (readonly [string, DbReal])[] {
   if (typeof metrics !== 'object' || metrics === null) throw new TypeError('metrics must be an object of numbers');
@@ -498,9 +483,9 @@ function encodeDumpTrial(t: TrialDump): EncodedDumpTrial {
       finishedAt: t.finishedAt ?? null,
     },
     metrics: encodeMetrics(t.metrics),
-    history: t.history.map(encodeEpoch),
+    history: t.history.map((log) => encodeEpoch(log, encodeReal)),
   };
-  if (t.checkpoint !== undefined) encoded.checkpoint = checkpointBlob(t.checkpoint);
+  if (t.checkpoint !== undefined) encoded.checkpoint = checkpointBuffer(t.checkpoint);
   return encoded;
 }
 
@@ -865,17 +850,14 @@ export class SqliteStorage implements Storage {
   }
 
   async heartbeat(trialId: number): Promise<void> {
-    if (!Number.isSafeInteger(trialId)) throw new TypeError(`a trial id must be an integer, got ${String(trialId)}`);
+    checkTrialId(trialId);
     // One statement. A trial that is no longer running (or was deleted with
     // its study) is left alone, silently: its worker finds out on finishing.
     this.stmt.heartbeat.run(trialId);
   }
 
   async interruptStale(studyId: number, graceSeconds: number, reason: string): Promise<TrialRecord[]> {
-    if (typeof graceSeconds !== 'number' || !(graceSeconds >= 0) || graceSeconds === Infinity) {
-      throw new RangeError(`a grace period must be a finite number of seconds ≥ 0, got ${String(graceSeconds)}`);
-    }
-    if (typeof reason !== 'string') throw new TypeError('an interruption reason must be a string');
+    checkStaleSweep(graceSeconds, reason);
     const finishedAt = new Date().toISOString();
     return this.db.transaction(() => {
       // RETURNING gives exactly the rows this statement moved: a trial
@@ -888,21 +870,14 @@ export class SqliteStorage implements Storage {
   }
 
   async reportEpoch(trialId: number, log: EpochLog): Promise<void> {
-    const args = encodeEpoch(log);
+    const args = encodeEpoch(log, encodeReal);
     // Checked and written by one statement, atomic on its own; only when it
     // wrote nothing is the trial read, to say why.
     if (this.stmt.reportEpoch.run(...args, trialId).changes === 0) this.notRunning(trialId);
   }
 
   async finishTrial(trialId: number, outcome: TrialOutcome, checkpoint?: Uint8Array): Promise<TrialRecord> {
-    if (outcome.state !== 'complete' && outcome.state !== 'failed') {
-      throw new TypeError(`a trial finishes "complete" or "failed", not ${String(outcome.state)}`);
-    }
-    if (outcome.state === 'complete' && typeof outcome.value !== 'number') {
-      throw new TypeError(`trial ${trialId}: a complete trial needs its objective value`);
-    }
-    if (!STOP_REASONS.includes(outcome.stopReason)) throw new TypeError(`unknown stop reason ${String(outcome.stopReason)}`);
-    checkInteger(outcome.epochs, 'epochs');
+    checkOutcome(trialId, outcome);
     const finishedAt = new Date().toISOString();
     const update = {
       id: trialId,
@@ -916,7 +891,7 @@ export class SqliteStorage implements Storage {
       finishedAt,
     };
     const metrics = encodeMetrics(outcome.metrics);
-    const blob = checkpoint === undefined ? undefined : checkpointBlob(checkpoint);
+    const blob = checkpoint === undefined ? undefined : checkpointBuffer(checkpoint);
     // State, summary, metrics and checkpoint together or not at all.
     return this.db.transaction(() => {
       const row = this.stmt.finishTrial.get(update) ?? this.notRunning(trialId);
@@ -956,10 +931,7 @@ export class SqliteStorage implements Storage {
   }
 
   async importStudy(dump: StudyDump): Promise<StudyRecord> {
-    if (typeof dump !== 'object' || dump === null || typeof dump.study !== 'object' || dump.study === null) {
-      throw new TypeError('a study dump needs its study');
-    }
-    if (typeof dump.study.createdAt !== 'string') throw new TypeError('a study dump needs the study\'s createdAt');
+    checkDumpStudy(dump);
     const baselineJson = optionalJson(dump.study.baseline, 'the study\'s baseline');
     const trials = encodeDump(dump.trials);
     const now = new Date().toISOString();
@@ -987,9 +959,7 @@ export class SqliteStorage implements Storage {
   }
 
   async deleteCheckpoints(trialIds: readonly number[]): Promise<void> {
-    for (const id of trialIds) {
-      if (!Number.isSafeInteger(id)) throw new TypeError(`a trial id must be an integer, got ${String(id)}`);
-    }
+    for (const id of trialIds) checkTrialId(id);
     // One statement, so one transaction. Ids without a checkpoint are ignored.
     if (trialIds.length > 0) {
       this.stmt.deleteCheckpoints.run(JSON.stringify(trialIds));
@@ -1020,10 +990,7 @@ export class SqliteStorage implements Storage {
   }
 
   async rankTrials(studyId: number, options: RankOptions): Promise<TrialRecord[]> {
-    if (options.direction !== 'min' && options.direction !== 'max') {
-      throw new TypeError(`direction must be "min" or "max", got ${String(options.direction)}`);
-    }
-    if (options.limit !== undefined) checkInteger(options.limit, 'a rank limit');
+    checkRankOptions(options);
     const rank = options.direction === 'min' ? this.stmt.rankAsc : this.stmt.rankDesc;
     return this.db.transaction(() => {
       // Sorting and limiting happen in SQL, on the trial_metrics_rank index.
@@ -1041,12 +1008,7 @@ export class SqliteStorage implements Storage {
 
   /** Inserts a study row; `StudyExistsError` if the name is taken. */
   private insertStudy(input: StudyInput, createdAt: string, baselineJson: string | null = null): StudyRecord {
-    if (typeof input.name !== 'string' || input.name === '') throw new TypeError('a study name must be a non-empty string');
-    if (input.direction !== 'min' && input.direction !== 'max') {
-      throw new TypeError(`direction must be "min" or "max", got ${String(input.direction)}`);
-    }
-    const definitionJson = JSON.stringify(input.definition) as string | undefined;
-    if (definitionJson === undefined) throw new TypeError('a study definition must be JSON-able data');
+    const definitionJson = checkStudyInput(input);
     try {
       const row = this.stmt.insertStudy.get(input.name, input.metric, input.direction, definitionJson, input.definitionHash, createdAt, baselineJson)!;
       return toStudy(row, DECODER);
