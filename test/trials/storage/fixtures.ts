@@ -193,3 +193,16 @@ export function runChild(body: string, env: Record<string, string> = {}): Promis
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
+
+/**
+ * Runs `body` in `n` child processes at once (see runChild), each with `s`,
+ * a SqliteStorage open on `file`, and WORKER set to its index 0 … n-1. Their
+ * bodies start together, a second from now: after node's startup.
+ */
+export function runWorkers(file: string, body: string, n = 4): Promise<ChildResult[]> {
+  const startAt = Date.now() + 1000;
+  const script = `const s = SqliteStorage.open(process.env.FILE);
+while (Date.now() < Number(process.env.START_AT)) {}
+${body}`;
+  return Promise.all(Array.from({ length: n }, (_, w) => runChild(script, { FILE: file, START_AT: String(startAt), WORKER: String(w) })));
+}

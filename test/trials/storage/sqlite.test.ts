@@ -11,7 +11,7 @@ import path from 'node:path';
 import { UserError } from '../../../src/errors';
 import { SqliteStorage } from '../../../src/trials/storage/sqlite';
 import { TrialExistsError, TrialNotRunningError } from '../../../src/trials/storage/types';
-import { ISO_UTC, badDumps, complete, count, create, epoch, plan, raw, richStudy, runChild, study, tempFiles, withStorage } from './fixtures';
+import { ISO_UTC, badDumps, complete, count, create, epoch, plan, raw, richStudy, runWorkers, study, tempFiles, withStorage } from './fixtures';
 
 const files = tempFiles('tune-storage-');
 const freshPath = files.next;
@@ -38,10 +38,7 @@ describe('trial numbers', () => {
     const file = freshPath();
     const studyId = await withStorage(file, async (s) => (await s.createStudy(study('race'))).id);
     const perWorker = 40;
-    const startAt = Date.now() + 1000; // all children start their loops together, after node's startup
     const body = `
-      const s = SqliteStorage.open(process.env.FILE);
-      while (Date.now() < Number(process.env.START_AT)) {}
       const mine = [];
       for (let i = 0; i < ${perWorker}; i++) {
         const t = await s.createTrial(${studyId}, {
@@ -55,9 +52,7 @@ describe('trial numbers', () => {
       }
       await s.close();
       process.stdout.write(JSON.stringify(mine));`;
-    const results = await Promise.all(
-      [0, 1, 2, 3].map((w) => runChild(body, { FILE: file, START_AT: String(startAt), WORKER: String(w) })),
-    );
+    const results = await runWorkers(file, body);
     for (const r of results) assert.equal(r.code, 0, r.stderr);
     const numbers = results.flatMap((r) => JSON.parse(r.stdout) as number[]);
     assert.deepEqual([...numbers].sort((x, y) => x - y), [...Array(4 * perWorker).keys()]);
@@ -246,11 +241,8 @@ describe('claims', () => {
     const file = freshPath();
     const studyId = await withStorage(file, async (s) => (await s.createStudy(study('race4'))).id);
     const slots = 60;
-    const startAt = Date.now() + 1000;
     // Every worker asks for every first attempt, then for a retry of every failed first attempt.
     const body = `
-      const s = SqliteStorage.open(process.env.FILE);
-      while (Date.now() < Number(process.env.START_AT)) {}
       const worker = { host: 'w' + process.env.WORKER, pid: process.pid };
       const won = [], retried = [];
       let lostFirst = 0, lostRetry = 0;
@@ -269,9 +261,7 @@ describe('claims', () => {
       }
       await s.close();
       process.stdout.write(JSON.stringify({ won, retried, lostFirst, lostRetry }));`;
-    const results = await Promise.all(
-      [0, 1, 2, 3].map((w) => runChild(body, { FILE: file, START_AT: String(startAt), WORKER: String(w) })),
-    );
+    const results = await runWorkers(file, body);
     for (const r of results) {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr, '');
@@ -302,13 +292,10 @@ describe('claims', () => {
     const file = freshPath();
     const studyId = await withStorage(file, async (s) => (await s.createStudy(study('hammer'))).id);
     const cycles = 250;
-    const startAt = Date.now() + 1000;
     // Each cycle: claim a trial (a quarter of the slots are shared, so claims collide),
     // 3 epochs with heartbeats, a read of the study, finish it with a checkpoint;
     // now and then sweep stale trials (a write transaction too).
     const body = `
-      const s = SqliteStorage.open(process.env.FILE);
-      while (Date.now() < Number(process.env.START_AT)) {}
       const w = Number(process.env.WORKER);
       let done = 0, lost = 0;
       for (let i = 0; i < ${cycles}; i++) {
@@ -327,9 +314,7 @@ describe('claims', () => {
       }
       await s.close();
       process.stdout.write(JSON.stringify({ done, lost }));`;
-    const results = await Promise.all(
-      [0, 1, 2, 3].map((w) => runChild(body, { FILE: file, START_AT: String(startAt), WORKER: String(w) })),
-    );
+    const results = await runWorkers(file, body);
     for (const r of results) {
       assert.doesNotMatch(r.stderr, /database is locked|SQLITE_BUSY/);
       assert.equal(r.code, 0, r.stderr);
