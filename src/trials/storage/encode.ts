@@ -1,8 +1,9 @@
 import type { Params } from '../../space/types';
-import type { NewTrial, StopReason, TrialDump, WorkerId } from './types';
+import type { Direction, EpochLog, NewTrial, RankOptions, StopReason, StudyDump, StudyInput, TrialDump, TrialOutcome, WorkerId } from './types';
 import type { TrialState } from '../../search/types';
 
-/** Checks and encodings of a new trial shared by the storage engines: the same input is refused the same way on SQLite and PostgreSQL. */
+/** Checks and encodings of inputs shared by the storage engines: the same input is refused the same way on SQLite and PostgreSQL. */
+
 /** The columns of a new trial, validated. */
 export interface NewTrialRow {
   slot: string;
@@ -17,6 +18,82 @@ export interface NewTrialRow {
   rungRound: number | null;
   parent: number | null;
   initialEpoch: number;
+}
+
+export function checkTrialId(id: number): void {
+  if (!Number.isSafeInteger(id)) throw new TypeError(`a trial id must be an integer, got ${String(id)}`);
+}
+
+export function checkDirection(direction: Direction): void {
+  if (direction !== 'min' && direction !== 'max') throw new TypeError(`direction must be "min" or "max", got ${String(direction)}`);
+}
+
+/** Checks a new study; returns its definition as JSON text. */
+export function checkStudyInput(input: StudyInput): string {
+  if (typeof input.name !== 'string' || input.name === '') throw new TypeError('a study name must be a non-empty string');
+  checkDirection(input.direction);
+  const definitionJson = JSON.stringify(input.definition) as string | undefined;
+  if (definitionJson === undefined) throw new TypeError('a study definition must be JSON-able data');
+  return definitionJson;
+}
+
+export function checkRankOptions(options: RankOptions): void {
+  checkDirection(options.direction);
+  if (options.limit !== undefined) checkInteger(options.limit, 'a rank limit');
+}
+
+/** The arguments of `interruptStale`. */
+export function checkStaleSweep(graceSeconds: number, reason: string): void {
+  if (typeof graceSeconds !== 'number' || !(graceSeconds >= 0) || graceSeconds === Infinity) {
+    throw new RangeError(`a grace period must be a finite number of seconds ≥ 0, got ${String(graceSeconds)}`);
+  }
+  if (typeof reason !== 'string') throw new TypeError('an interruption reason must be a string');
+}
+
+/** What `finishTrial` checks of an outcome before encoding its values (each engine encodes measurements its own way). */
+export function checkOutcome(trialId: number, outcome: TrialOutcome): void {
+  if (outcome.state !== 'complete' && outcome.state !== 'failed') {
+    throw new TypeError(`a trial finishes "complete" or "failed", not ${String(outcome.state)}`);
+  }
+  if (outcome.state === 'complete' && typeof outcome.value !== 'number') {
+    throw new TypeError(`trial ${trialId}: a complete trial needs its objective value`);
+  }
+  if (!STOP_REASONS.includes(outcome.stopReason)) throw new TypeError(`unknown stop reason ${String(outcome.stopReason)}`);
+  checkInteger(outcome.epochs, 'epochs');
+}
+
+/** A checkpoint as a Buffer sharing its memory (no copy), which both drivers bind as binary. */
+export function checkpointBuffer(checkpoint: Uint8Array): Buffer {
+  if (!(checkpoint instanceof Uint8Array)) throw new TypeError('a checkpoint must be a Uint8Array');
+  return Buffer.from(checkpoint.buffer, checkpoint.byteOffset, checkpoint.byteLength);
+}
+
+/** The values of one epoch row in column order (epoch, loss, val_loss, mae, val_mae, mse, val_mse, lr, seconds, grad_norm). */
+export type EpochValues<R> = readonly [number, R, R, R, R, R, R, R, R, R];
+
+/** One epoch's values, each measurement encoded by `real` (the engine's: SQLite tags NaN, PostgreSQL keeps it). */
+export function encodeEpoch<R>(log: EpochLog, real: (x: number | undefined, what: string) => R): EpochValues<R> {
+  checkInteger(log.epoch, 'an epoch');
+  return [
+    log.epoch,
+    real(log.loss, 'loss'),
+    real(log.val_loss, 'val_loss'),
+    real(log.mae, 'mae'),
+    real(log.val_mae, 'val_mae'),
+    real(log.mse, 'mse'),
+    real(log.val_mse, 'val_mse'),
+    real(log.lr, 'lr'),
+    real(log.seconds, 'seconds'),
+    real(log.grad_norm, 'grad_norm'),
+  ];
+}
+
+/** The first checks of a dump to import: it has a study with its createdAt. */
+export function checkDumpStudy(dump: StudyDump): void {
+  if (typeof dump !== 'object' || dump === null || typeof dump.study !== 'object' || dump.study === null) {
+    throw new TypeError('a study dump needs its study');
+  }
+  if (typeof dump.study.createdAt !== 'string') throw new TypeError('a study dump needs the study\'s createdAt');
 }
 
 export function checkInteger(x: number, what: string): void {

@@ -45,25 +45,21 @@
  */
 import pg from 'pg';
 import { UserError } from '../../errors';
-import type { Params } from '../../space/types';
-import type { Rung, TrialState } from '../../search/types';
+import type { TrialState } from '../../search/types';
 import { faultPoint } from './fault';
 import {
   StudyExistsError,
   TrialExistsError,
   TrialNotRunningError,
-  type Direction,
   type EpochLog,
   type Metrics,
   type NewTrial,
   type RankOptions,
-  type StopReason,
   type Storage,
   type StudyDump,
   type StudyInput,
   type StudyRecord,
   type StudySummary,
-  type TrialDiagnostics,
   type TrialDump,
   type TrialOutcome,
   type TrialRecord,
@@ -71,16 +67,35 @@ import {
 import type { LinearBaseline } from '../linear';
 import {
   checkDumpLinks,
+  checkDumpStudy,
   checkDumpTrial,
-  checkInteger,
+  checkOutcome,
+  checkpointBuffer,
+  checkRankOptions,
   checkReal,
-  STOP_REASONS,
+  checkStaleSweep,
+  checkStudyInput,
+  checkTrialId,
+  encodeEpoch,
   encodeJson,
   encodeNewTrial,
   type NewTrialRow,
   optionalInteger,
   optionalJson,
 } from './encode';
+import {
+  groupHistory,
+  toDumpTrial,
+  toEpoch,
+  toStudy,
+  toSummary,
+  toTrial as toTrialOf,
+  type EpochRow as EpochRowOf,
+  type RowDecoder,
+  type StudyRow as StudyRowOf,
+  type StudySummaryRow as StudySummaryRowOf,
+  type TrialRow as TrialRowOf,
+} from './rows';
 
 // ---------------------------------------------------------------------------
 // Schema and migrations
@@ -405,50 +420,13 @@ const TYPES = {
 };
 
 // ---------------------------------------------------------------------------
-// Validation (the same rules and messages as the SQLite engine)
+// Encoding (the checks are ./encode.ts's, shared with the SQLite engine)
 // ---------------------------------------------------------------------------
-
-
-
-
-
-function checkStudyInput(input: StudyInput): string {
-  if (typeof input.name !== 'string' || input.name === '') throw new TypeError('a study name must be a non-empty string');
-  if (input.direction !== 'min' && input.direction !== 'max') {
-    throw new TypeError(`direction must be "min" or "max", got ${String(input.direction)}`);
-  }
-  const definitionJson = JSON.stringify(input.definition) as string | undefined;
-  if (definitionJson === undefined) throw new TypeError('a study definition must be JSON-able data');
-  return definitionJson;
-}
-
-
 
 function newTrialParams(row: NewTrialRow): unknown[] {
   return [
     row.slot, row.retryOf, row.paramsJson, row.backend, row.workerHost, row.workerPid,
     row.budget, row.rungIteration, row.rungBracket, row.rungRound, row.parent, row.initialEpoch,
-  ];
-}
-
-function checkpointBuffer(checkpoint: Uint8Array): Buffer {
-  if (!(checkpoint instanceof Uint8Array)) throw new TypeError('a checkpoint must be a Uint8Array');
-  return Buffer.from(checkpoint.buffer, checkpoint.byteOffset, checkpoint.byteLength);
-}
-
-function epochValues(log: EpochLog): unknown[] {
-  checkInteger(log.epoch, 'an epoch');
-  return [
-    log.epoch,
-    checkReal(log.loss, 'loss'),
-    checkReal(log.val_loss, 'val_loss'),
-    checkReal(log.mae, 'mae'),
-    checkReal(log.val_mae, 'val_mae'),
-    checkReal(log.mse, 'mse'),
-    checkReal(log.val_mse, 'val_mse'),
-    checkReal(log.lr, 'lr'),
-    checkReal(log.seconds, 'seconds'),
-    checkReal(log.grad_norm, 'grad_norm'),
   ];
 }
 
@@ -471,73 +449,27 @@ function checkDump(trials: readonly TrialDump[]): { trial: TrialDump; row: NewTr
 }
 
 // ---------------------------------------------------------------------------
-// Rows and their conversion to records
+// Rows (./rows.ts makes them records)
 // ---------------------------------------------------------------------------
 
-interface StudyRow {
-  id: number;
-  name: string;
-  metric: string;
-  direction: Direction;
-  definition_json: unknown;
-  definition_hash: string;
-  created_at: string;
-  /** Parsed by pg from json, as definition_json. */
-  baseline_json: LinearBaseline | null;
-}
+/**
+ * How this engine's rows decode: pg returns doubles as numbers (NaN and
+ * ±Infinity included), json columns parsed (a fresh object per read), int8
+ * as numbers (TYPES) and timestamps as the ISO text the SELECT makes (iso).
+ */
+const DECODER: RowDecoder<number, unknown> = {
+  real: (v) => (v === null ? undefined : v),
+  json: (v) => v,
+};
 
-interface StudySummaryRow extends StudyRow {
-  running: number;
-  complete: number;
-  failed: number;
-  interrupted: number;
-  best: number | null;
-}
-
-interface TrialRow {
-  id: number;
-  study_id: number;
-  number: number;
-  slot: string;
-  retry_of: number | null;
-  state: TrialState;
-  params_json: Params;
-  backend: string;
-  worker_host: string;
-  worker_pid: number;
-  budget: number | null;
-  rung_iteration: number | null;
-  rung_bracket: number | null;
-  rung_round: number | null;
-  parent: number | null;
-  initial_epoch: number;
-  value: number | null;
-  epochs: number | null;
-  stop_reason: StopReason | null;
-  error: string | null;
-  duration_s: number | null;
-  diagnostics_json: TrialDiagnostics | null;
-  started_at: string;
-  finished_at: string | null;
+type StudyRow = StudyRowOf<unknown>;
+type StudySummaryRow = StudySummaryRowOf<number, unknown>;
+interface TrialRow extends TrialRowOf<number, unknown> {
   /** The trial's metrics in the order given (NULL when it has none). */
   metric_names?: string[] | null;
   metric_values?: number[] | null;
 }
-
-interface EpochRow {
-  epoch: number;
-  loss: number;
-  val_loss: number | null;
-  mae: number;
-  val_mae: number | null;
-  mse: number;
-  val_mse: number | null;
-  lr: number;
-  seconds: number;
-  grad_norm: number | null;
-}
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type EpochRow = EpochRowOf<number>;
 
 /** A timestamptz as ISO-8601 UTC with milliseconds, like `Date.toISOString()`. */
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
@@ -562,20 +494,6 @@ const TRIALS_OF_STUDY = `
    ORDER BY t.number`;
 const EPOCH_COLUMNS = `epoch, loss, val_loss, mae, val_mae, mse, val_mse, lr, seconds, grad_norm`;
 
-function toStudy(row: StudyRow): StudyRecord {
-  const study: Mutable<StudyRecord> = {
-    id: row.id,
-    name: row.name,
-    metric: row.metric,
-    direction: row.direction,
-    definition: row.definition_json, // parsed by pg from json: a fresh object per read
-    definitionHash: row.definition_hash,
-    createdAt: row.created_at,
-  };
-  if (row.baseline_json !== null) study.baseline = row.baseline_json;
-  return study;
-}
-
 function toMetrics(row: TrialRow): Metrics {
   const names = row.metric_names ?? [];
   const values = row.metric_values ?? [];
@@ -583,53 +501,9 @@ function toMetrics(row: TrialRow): Metrics {
   return Object.fromEntries(names.map((name, i) => [name, values[i]!])) as Metrics;
 }
 
-/** Optional fields are left out (not set to undefined) when absent. */
+/** A trial row with its metrics, as selected with METRICS_OF_T or TRIALS_OF_STUDY. */
 function toTrial(row: TrialRow): TrialRecord {
-  const trial: Mutable<TrialRecord> = {
-    id: row.id,
-    studyId: row.study_id,
-    number: row.number,
-    slot: row.slot,
-    state: row.state,
-    params: row.params_json,
-    backend: row.backend,
-    worker: { host: row.worker_host, pid: row.worker_pid },
-    metrics: toMetrics(row),
-    initialEpoch: row.initial_epoch,
-    startedAt: row.started_at,
-  };
-  if (row.retry_of !== null) trial.retryOf = row.retry_of;
-  if (row.budget !== null) trial.budget = row.budget;
-  if (row.rung_iteration !== null) {
-    const rung: Rung = { iteration: row.rung_iteration, bracket: row.rung_bracket!, round: row.rung_round! };
-    trial.rung = rung;
-  }
-  if (row.parent !== null) trial.parent = row.parent;
-  if (row.value !== null) trial.value = row.value;
-  if (row.epochs !== null) trial.epochs = row.epochs;
-  if (row.stop_reason !== null) trial.stopReason = row.stop_reason;
-  if (row.error !== null) trial.error = row.error;
-  if (row.duration_s !== null) trial.durationS = row.duration_s;
-  if (row.diagnostics_json !== null) trial.diagnostics = row.diagnostics_json;
-  if (row.finished_at !== null) trial.finishedAt = row.finished_at;
-  return trial;
-}
-
-function toEpoch(row: EpochRow): EpochLog {
-  const log: Mutable<EpochLog> = { epoch: row.epoch, loss: row.loss, mae: row.mae, mse: row.mse, lr: row.lr, seconds: row.seconds };
-  if (row.val_loss !== null) log.val_loss = row.val_loss;
-  if (row.val_mae !== null) log.val_mae = row.val_mae;
-  if (row.val_mse !== null) log.val_mse = row.val_mse;
-  if (row.grad_norm !== null) log.grad_norm = row.grad_norm;
-  return log;
-}
-
-/** The same trial without id and studyId: the shape of a dump. */
-function toDumpTrial(trial: TrialRecord, history: EpochLog[], checkpoint: Buffer | undefined): TrialDump {
-  const { id: _id, studyId: _studyId, ...rest } = trial;
-  const dump: Mutable<TrialDump> = { ...rest, history };
-  if (checkpoint !== undefined) dump.checkpoint = new Uint8Array(checkpoint);
-  return dump;
+  return toTrialOf(row, toMetrics(row), DECODER);
 }
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -654,10 +528,6 @@ function guard(client: pg.PoolClient): () => void {
   const ignore = () => undefined;
   client.on('error', ignore);
   return () => client.off('error', ignore);
-}
-
-function checkTrialId(id: number): void {
-  if (!Number.isSafeInteger(id)) throw new TypeError(`a trial id must be an integer, got ${String(id)}`);
 }
 
 // ---------------------------------------------------------------------------
@@ -764,7 +634,7 @@ export class PostgresStorage implements Storage {
          RETURNING ${STUDY_COLUMNS}`,
         [input.name, input.metric, input.direction, definitionJson, input.definitionHash],
       );
-      return toStudy(rows[0]!);
+      return toStudy(rows[0]!, DECODER);
     } catch (e) {
       if (isUniqueViolation(e, 'studies_name_unique')) throw new StudyExistsError(input.name);
       throw e;
@@ -773,7 +643,7 @@ export class PostgresStorage implements Storage {
 
   async getStudy(name: string): Promise<StudyRecord | undefined> {
     const { rows } = await this.db.query<StudyRow>(`SELECT ${STUDY_COLUMNS} FROM studies s WHERE s.name = $1`, [name]);
-    return rows[0] && toStudy(rows[0]);
+    return rows[0] && toStudy(rows[0], DECODER);
   }
 
   async listStudies(): Promise<StudySummary[]> {
@@ -791,14 +661,7 @@ export class PostgresStorage implements Storage {
         GROUP BY s.id
         ORDER BY s.created_at DESC, s.id DESC`,
     );
-    return rows.map((row) => {
-      const summary: Mutable<StudySummary> = {
-        study: toStudy(row),
-        counts: { running: row.running, complete: row.complete, failed: row.failed, interrupted: row.interrupted },
-      };
-      if (row.best !== null) summary.best = row.best;
-      return summary;
-    });
+    return rows.map((row) => toSummary(row, DECODER));
   }
 
   async deleteStudy(name: string): Promise<boolean> {
@@ -869,10 +732,7 @@ export class PostgresStorage implements Storage {
   }
 
   async interruptStale(studyId: number, graceSeconds: number, reason: string): Promise<TrialRecord[]> {
-    if (typeof graceSeconds !== 'number' || !(graceSeconds >= 0) || graceSeconds === Infinity) {
-      throw new RangeError(`a grace period must be a finite number of seconds ≥ 0, got ${String(graceSeconds)}`);
-    }
-    if (typeof reason !== 'string') throw new TypeError('an interruption reason must be a string');
+    checkStaleSweep(graceSeconds, reason);
     // SKIP LOCKED: a trial another worker is reclaiming, or its owner is
     // writing to, is left alone; nobody waits. The stale rows are locked
     // first, then moved, in one statement.
@@ -897,7 +757,7 @@ export class PostgresStorage implements Storage {
 
   async reportEpoch(trialId: number, log: EpochLog): Promise<void> {
     checkTrialId(trialId);
-    const values = epochValues(log);
+    const values = encodeEpoch(log, checkReal);
     // One statement: lock the trial (FOR SHARE: a concurrent finish waits,
     // then we see it finished), write the epoch only if it is running.
     const { rows } = await this.db.query<{ state: TrialState | null; written: boolean }>(
@@ -922,14 +782,7 @@ export class PostgresStorage implements Storage {
 
   async finishTrial(trialId: number, outcome: TrialOutcome, checkpoint?: Uint8Array): Promise<TrialRecord> {
     checkTrialId(trialId);
-    if (outcome.state !== 'complete' && outcome.state !== 'failed') {
-      throw new TypeError(`a trial finishes "complete" or "failed", not ${String(outcome.state)}`);
-    }
-    if (outcome.state === 'complete' && typeof outcome.value !== 'number') {
-      throw new TypeError(`trial ${trialId}: a complete trial needs its objective value`);
-    }
-    if (!STOP_REASONS.includes(outcome.stopReason)) throw new TypeError(`unknown stop reason ${String(outcome.stopReason)}`);
-    checkInteger(outcome.epochs, 'epochs');
+    checkOutcome(trialId, outcome);
     const value = checkReal(outcome.value, 'value');
     const durationS = checkReal(outcome.durationS, 'durationS');
     const diagnostics = optionalJson(outcome.diagnostics, 'diagnostics');
@@ -1026,14 +879,11 @@ export class PostgresStorage implements Storage {
   async getHistory(trialId: number): Promise<EpochLog[]> {
     checkTrialId(trialId);
     const { rows } = await this.db.query<EpochRow>(`SELECT ${EPOCH_COLUMNS} FROM trial_epochs WHERE trial_id = $1 ORDER BY epoch`, [trialId]);
-    return rows.map(toEpoch);
+    return rows.map((row) => toEpoch(row, DECODER));
   }
 
   async rankTrials(studyId: number, options: RankOptions): Promise<TrialRecord[]> {
-    if (options.direction !== 'min' && options.direction !== 'max') {
-      throw new TypeError(`direction must be "min" or "max", got ${String(options.direction)}`);
-    }
-    if (options.limit !== undefined) checkInteger(options.limit, 'a rank limit');
+    checkRankOptions(options);
     const order = options.direction === 'min' ? 'ASC' : 'DESC';
     // Sorting and limiting in SQL, on trial_metrics_rank; metrics are then
     // read for the kept trials only. LIMIT NULL means no limit.
@@ -1059,7 +909,7 @@ export class PostgresStorage implements Storage {
       const studies = await c.query<StudyRow>(`SELECT ${STUDY_COLUMNS} FROM studies s WHERE s.name = $1`, [name]);
       const studyRow = studies.rows[0];
       if (!studyRow) return undefined;
-      const study = toStudy(studyRow);
+      const study = toStudy(studyRow, DECODER);
       const trials = (await c.query<TrialRow>(TRIALS_OF_STUDY, [study.id, 0])).rows.map(toTrial);
       const epochs = await c.query<EpochRow & { trial_id: number }>(
         `SELECT e.trial_id, ${EPOCH_COLUMNS.split(', ').map((col) => `e.${col}`).join(', ')}
@@ -1068,12 +918,7 @@ export class PostgresStorage implements Storage {
           ORDER BY e.trial_id, e.epoch`,
         [study.id],
       );
-      const history = new Map<number, EpochLog[]>();
-      for (const row of epochs.rows) {
-        let list = history.get(row.trial_id);
-        if (!list) history.set(row.trial_id, (list = []));
-        list.push(toEpoch(row));
-      }
+      const history = groupHistory(epochs.rows, DECODER);
       const checkpoints = await c.query<{ trial_id: number; data: Buffer }>(
         `SELECT c.trial_id, c.data FROM checkpoints c JOIN trials t ON t.id = c.trial_id WHERE t.study_id = $1`,
         [study.id],
@@ -1088,10 +933,7 @@ export class PostgresStorage implements Storage {
   }
 
   async importStudy(dump: StudyDump): Promise<StudyRecord> {
-    if (typeof dump !== 'object' || dump === null || typeof dump.study !== 'object' || dump.study === null) {
-      throw new TypeError('a study dump needs its study');
-    }
-    if (typeof dump.study.createdAt !== 'string') throw new TypeError('a study dump needs the study\'s createdAt');
+    checkDumpStudy(dump);
     const definitionJson = checkStudyInput(dump.study);
     const baselineJson = optionalJson(dump.study.baseline, 'the study\'s baseline');
     // Everything is validated and laid out in columns before the transaction.
@@ -1131,7 +973,7 @@ export class PostgresStorage implements Storage {
       cols.finishedAt.push(t.finishedAt ?? null);
     }
     const metric = { number: [] as number[], name: [] as string[], value: [] as number[], position: [] as number[] };
-    const epoch = { number: [] as number[], values: [] as unknown[][] };
+    const epoch = { number: [] as number[], values: [] as (readonly unknown[])[] };
     for (const { trial: t } of trials) {
       Object.entries(t.metrics).forEach(([name, v], i) => {
         metric.number.push(t.number);
@@ -1141,7 +983,7 @@ export class PostgresStorage implements Storage {
       });
       for (const log of t.history) {
         epoch.number.push(t.number);
-        epoch.values.push(epochValues(log));
+        epoch.values.push(encodeEpoch(log, checkReal));
       }
     }
     const column = (i: number) => epoch.values.map((v) => v[i]);
@@ -1154,7 +996,7 @@ export class PostgresStorage implements Storage {
            RETURNING ${STUDY_COLUMNS}`,
           [dump.study.name, dump.study.metric, dump.study.direction, definitionJson, dump.study.definitionHash, dump.study.createdAt, baselineJson],
         );
-        const study = toStudy(inserted.rows[0]!);
+        const study = toStudy(inserted.rows[0]!, DECODER);
         if (dump.trials.length === 0) return study;
         // Whole columns at once (unnest), not a statement per row.
         const ids = await c.query<{ id: number; number: number }>(

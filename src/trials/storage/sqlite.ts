@@ -55,8 +55,7 @@
  */
 import Database from 'better-sqlite3';
 import { UserError } from '../../errors';
-import type { Params } from '../../space/types';
-import type { Rung, TrialState } from '../../search/types';
+import type { TrialState } from '../../search/types';
 import { faultPoint } from './fault';
 import {
   StudyExistsError,
@@ -73,7 +72,6 @@ import {
   type StudyInput,
   type StudyRecord,
   type StudySummary,
-  type TrialDiagnostics,
   type TrialDump,
   type TrialOutcome,
   type TrialRecord,
@@ -81,16 +79,37 @@ import {
 import type { LinearBaseline } from '../linear';
 import {
   checkDumpLinks,
+  checkDumpStudy,
   checkDumpTrial,
-  checkInteger,
+  checkOutcome,
+  checkpointBuffer,
+  checkRankOptions,
   checkReal,
-  STOP_REASONS,
+  checkStaleSweep,
+  checkStudyInput,
+  checkTrialId,
+  encodeEpoch,
   encodeJson,
   encodeNewTrial,
+  type EpochValues,
   type NewTrialRow,
   optionalInteger,
   optionalJson,
 } from './encode';
+import {
+  groupHistory,
+  required,
+  toDumpTrial,
+  toEpoch,
+  toStudy,
+  toSummary,
+  toTrial,
+  type EpochRow as EpochRowOf,
+  type RowDecoder,
+  type StudyRow as StudyRowOf,
+  type StudySummaryRow as StudySummaryRowOf,
+  type TrialRow as TrialRowOf,
+} from './rows';
 
 // ---------------------------------------------------------------------------
 // Schema and migrations
@@ -411,42 +430,14 @@ function decodeReal(v: DbReal): number | undefined {
   throw new Error(`corrupt tune storage: unexpected value ${JSON.stringify(v)} in a numeric column`);
 }
 
-function decodeRequired(v: DbReal): number {
-  const x = decodeReal(v);
-  if (x === undefined) throw new Error('corrupt tune storage: NULL in a required numeric column');
-  return x;
-}
-
-
-
-
-
-
-
-/** better-sqlite3 binds a Buffer as a BLOB; this one shares the checkpoint's memory (no copy). */
-function checkpointBlob(checkpoint: Uint8Array): Buffer {
-  if (!(checkpoint instanceof Uint8Array)) throw new TypeError('a checkpoint must be a Uint8Array');
-  return Buffer.from(checkpoint.buffer, checkpoint.byteOffset, checkpoint.byteLength);
-}
+/** How this engine's rows decode (./rows.ts): NaN from its tag, JSON from its text. */
+const DECODER: RowDecoder<number | string, string> = {
+  real: decodeReal,
+  json: (text) => JSON.parse(text) as unknown,
+};
 
 /** The bind values of one epoch row, after its trial id. */
-type EpochArgs = readonly [number, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal, DbReal];
-
-function encodeEpoch(log: EpochLog): EpochArgs {
-  checkInteger(log.epoch, 'an epoch');
-  return [
-    log.epoch,
-    encodeReal(log.loss, 'loss'),
-    encodeReal(log.val_loss, 'val_loss'),
-    encodeReal(log.mae, 'mae'),
-    encodeReal(log.val_mae, 'val_mae'),
-    encodeReal(log.mse, 'mse'),
-    encodeReal(log.val_mse, 'val_mse'),
-    encodeReal(log.lr, 'lr'),
-    encodeReal(log.seconds, 'seconds'),
-    encodeReal(log.grad_norm, 'grad_norm'),
-  ];
-}
+type EpochArgs = EpochValues<DbReal>;
 
 function encodeMetrics(metrics: Metrics): (readonly [string, DbReal])[] {
   if (typeof metrics !== 'object' || metrics === null) throw new TypeError('metrics must be an object of numbers');
@@ -492,9 +483,9 @@ function encodeDumpTrial(t: TrialDump): EncodedDumpTrial {
       finishedAt: t.finishedAt ?? null,
     },
     metrics: encodeMetrics(t.metrics),
-    history: t.history.map(encodeEpoch),
+    history: t.history.map((log) => encodeEpoch(log, encodeReal)),
   };
-  if (t.checkpoint !== undefined) encoded.checkpoint = checkpointBlob(t.checkpoint);
+  if (t.checkpoint !== undefined) encoded.checkpoint = checkpointBuffer(t.checkpoint);
   return encoded;
 }
 
@@ -512,54 +503,14 @@ function encodeDump(trials: readonly TrialDump[]): EncodedDumpTrial[] {
 }
 
 // ---------------------------------------------------------------------------
-// Rows and their conversion to records
+// Rows (./rows.ts makes them records)
 // ---------------------------------------------------------------------------
 
-interface StudyRow {
-  id: number;
-  name: string;
-  metric: string;
-  direction: Direction;
-  definition_json: string;
-  definition_hash: string;
-  created_at: string;
-  baseline_json: string | null;
-}
-
-interface StudySummaryRow extends StudyRow {
-  running: number;
-  complete: number;
-  failed: number;
-  interrupted: number;
-  best: DbReal;
-}
-
-interface TrialRow {
-  id: number;
-  study_id: number;
-  number: number;
-  slot: string;
-  retry_of: number | null;
-  state: TrialState;
-  params_json: string;
-  backend: string;
-  worker_host: string;
-  worker_pid: number;
-  budget: number | null;
-  rung_iteration: number | null;
-  rung_bracket: number | null;
-  rung_round: number | null;
-  parent: number | null;
-  initial_epoch: number;
-  value: DbReal;
-  epochs: number | null;
-  stop_reason: StopReason | null;
-  error: string | null;
-  duration_s: DbReal;
-  diagnostics_json: string | null;
-  started_at: string;
-  finished_at: string | null;
-}
+/** Rows as better-sqlite3 returns them: a measurement is a number or the NaN tag, JSON is text. */
+type StudyRow = StudyRowOf<string>;
+type StudySummaryRow = StudySummaryRowOf<number | string, string>;
+type TrialRow = TrialRowOf<number | string, string>;
+type EpochRow = EpochRowOf<number | string>;
 
 interface MetricRow {
   trial_id: number;
@@ -567,24 +518,9 @@ interface MetricRow {
   value: DbReal;
 }
 
-interface EpochRow {
-  epoch: number;
-  loss: DbReal;
-  val_loss: DbReal;
-  mae: DbReal;
-  val_mae: DbReal;
-  mse: DbReal;
-  val_mse: DbReal;
-  lr: DbReal;
-  seconds: DbReal;
-  grad_norm: DbReal;
-}
-
 interface StudyEpochRow extends EpochRow {
   trial_id: number;
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const STUDY_COLUMNS = `s.id, s.name, s.metric, s.direction, s.definition_json, s.definition_hash, s.created_at, s.baseline_json`;
 const TRIAL_COLUMNS = `t.id, t.study_id, t.number, t.slot, t.retry_of, t.state, t.params_json, t.backend,
@@ -593,81 +529,13 @@ const TRIAL_COLUMNS = `t.id, t.study_id, t.number, t.slot, t.retry_of, t.state, 
 /** TRIAL_COLUMNS for a RETURNING clause, which takes no table alias. */
 const TRIAL_RETURNING = TRIAL_COLUMNS.replace(/\bt\./g, '');
 
-function toStudy(row: StudyRow): StudyRecord {
-  const study: Mutable<StudyRecord> = {
-    id: row.id,
-    name: row.name,
-    metric: row.metric,
-    direction: row.direction,
-    definition: JSON.parse(row.definition_json) as unknown,
-    definitionHash: row.definition_hash,
-    createdAt: row.created_at,
-  };
-  if (row.baseline_json !== null) study.baseline = JSON.parse(row.baseline_json) as LinearBaseline;
-  return study;
-}
-
-/** Optional fields are left out (not set to undefined) when absent. */
-function toTrial(row: TrialRow, metrics: Metrics): TrialRecord {
-  const trial: Mutable<TrialRecord> = {
-    id: row.id,
-    studyId: row.study_id,
-    number: row.number,
-    slot: row.slot,
-    state: row.state,
-    params: JSON.parse(row.params_json) as Params,
-    backend: row.backend,
-    worker: { host: row.worker_host, pid: row.worker_pid },
-    metrics,
-    initialEpoch: row.initial_epoch,
-    startedAt: row.started_at,
-  };
-  if (row.retry_of !== null) trial.retryOf = row.retry_of;
-  if (row.budget !== null) trial.budget = row.budget;
-  if (row.rung_iteration !== null) {
-    const rung: Rung = { iteration: row.rung_iteration, bracket: row.rung_bracket!, round: row.rung_round! };
-    trial.rung = rung;
-  }
-  if (row.parent !== null) trial.parent = row.parent;
-  const value = decodeReal(row.value);
-  if (value !== undefined) trial.value = value;
-  if (row.epochs !== null) trial.epochs = row.epochs;
-  if (row.stop_reason !== null) trial.stopReason = row.stop_reason;
-  if (row.error !== null) trial.error = row.error;
-  const durationS = decodeReal(row.duration_s);
-  if (durationS !== undefined) trial.durationS = durationS;
-  if (row.diagnostics_json !== null) trial.diagnostics = JSON.parse(row.diagnostics_json) as TrialDiagnostics;
-  if (row.finished_at !== null) trial.finishedAt = row.finished_at;
-  return trial;
-}
-
-function toEpoch(row: EpochRow): EpochLog {
-  const log: Mutable<EpochLog> = {
-    epoch: row.epoch,
-    loss: decodeRequired(row.loss),
-    mae: decodeRequired(row.mae),
-    mse: decodeRequired(row.mse),
-    lr: decodeRequired(row.lr),
-    seconds: decodeRequired(row.seconds),
-  };
-  const valLoss = decodeReal(row.val_loss);
-  if (valLoss !== undefined) log.val_loss = valLoss;
-  const valMae = decodeReal(row.val_mae);
-  if (valMae !== undefined) log.val_mae = valMae;
-  const valMse = decodeReal(row.val_mse);
-  if (valMse !== undefined) log.val_mse = valMse;
-  const gradNorm = decodeReal(row.grad_norm);
-  if (gradNorm !== undefined) log.grad_norm = gradNorm;
-  return log;
-}
-
 /** Groups metric rows (ordered by trial, then insertion) into one fresh object per trial. */
 function groupMetrics(rows: readonly MetricRow[]): Map<number, Metrics> {
   const entries = new Map<number, [string, number][]>();
   for (const row of rows) {
     let list = entries.get(row.trial_id);
     if (!list) entries.set(row.trial_id, (list = []));
-    list.push([row.name, decodeRequired(row.value)]);
+    list.push([row.name, required(row.value, DECODER)]);
   }
   // Object.fromEntries defines own properties, so even a metric named "__proto__" is kept.
   return new Map([...entries].map(([id, list]) => [id, Object.fromEntries(list) as Metrics]));
@@ -931,19 +799,11 @@ export class SqliteStorage implements Storage {
 
   async getStudy(name: string): Promise<StudyRecord | undefined> {
     const row = this.stmt.studyByName.get(name);
-    return row && toStudy(row);
+    return row && toStudy(row, DECODER);
   }
 
   async listStudies(): Promise<StudySummary[]> {
-    return this.stmt.studySummaries.all().map((row) => {
-      const summary: Mutable<StudySummary> = {
-        study: toStudy(row),
-        counts: { running: row.running, complete: row.complete, failed: row.failed, interrupted: row.interrupted },
-      };
-      const best = decodeReal(row.best);
-      if (best !== undefined) summary.best = best;
-      return summary;
-    });
+    return this.stmt.studySummaries.all().map((row) => toSummary(row, DECODER));
   }
 
   async deleteStudy(name: string): Promise<boolean> {
@@ -980,7 +840,7 @@ export class SqliteStorage implements Storage {
       }
       const { number } = this.stmt.nextNumber.get(studyId)!;
       try {
-        return toTrial(this.stmt.insertTrial.get({ ...row, studyId, number, startedAt: new Date().toISOString() })!, {});
+        return toTrial(this.stmt.insertTrial.get({ ...row, studyId, number, startedAt: new Date().toISOString() })!, {}, DECODER);
       } catch (e) {
         if (hasCode(e, 'SQLITE_CONSTRAINT_UNIQUE')) {
           if (isClaimConflict(e)) return undefined;
@@ -992,17 +852,14 @@ export class SqliteStorage implements Storage {
   }
 
   async heartbeat(trialId: number): Promise<void> {
-    if (!Number.isSafeInteger(trialId)) throw new TypeError(`a trial id must be an integer, got ${String(trialId)}`);
+    checkTrialId(trialId);
     // One statement. A trial that is no longer running (or was deleted with
     // its study) is left alone, silently: its worker finds out on finishing.
     this.stmt.heartbeat.run(trialId);
   }
 
   async interruptStale(studyId: number, graceSeconds: number, reason: string): Promise<TrialRecord[]> {
-    if (typeof graceSeconds !== 'number' || !(graceSeconds >= 0) || graceSeconds === Infinity) {
-      throw new RangeError(`a grace period must be a finite number of seconds ≥ 0, got ${String(graceSeconds)}`);
-    }
-    if (typeof reason !== 'string') throw new TypeError('an interruption reason must be a string');
+    checkStaleSweep(graceSeconds, reason);
     const finishedAt = new Date().toISOString();
     return this.db.transaction(() => {
       // RETURNING gives exactly the rows this statement moved: a trial
@@ -1010,26 +867,19 @@ export class SqliteStorage implements Storage {
       const rows = this.stmt.interruptStale.all({ studyId, grace: graceSeconds, reason, finishedAt });
       rows.sort((a, b) => a.number - b.number);
       const metrics = rows.length === 0 ? new Map<number, Metrics>() : groupMetrics(this.stmt.metricsOfTrials.all(JSON.stringify(rows.map((r) => r.id))));
-      return rows.map((row) => toTrial(row, metrics.get(row.id) ?? {}));
+      return rows.map((row) => toTrial(row, metrics.get(row.id) ?? {}, DECODER));
     }).immediate();
   }
 
   async reportEpoch(trialId: number, log: EpochLog): Promise<void> {
-    const args = encodeEpoch(log);
+    const args = encodeEpoch(log, encodeReal);
     // Checked and written by one statement, atomic on its own; only when it
     // wrote nothing is the trial read, to say why.
     if (this.stmt.reportEpoch.run(...args, trialId).changes === 0) this.notRunning(trialId);
   }
 
   async finishTrial(trialId: number, outcome: TrialOutcome, checkpoint?: Uint8Array): Promise<TrialRecord> {
-    if (outcome.state !== 'complete' && outcome.state !== 'failed') {
-      throw new TypeError(`a trial finishes "complete" or "failed", not ${String(outcome.state)}`);
-    }
-    if (outcome.state === 'complete' && typeof outcome.value !== 'number') {
-      throw new TypeError(`trial ${trialId}: a complete trial needs its objective value`);
-    }
-    if (!STOP_REASONS.includes(outcome.stopReason)) throw new TypeError(`unknown stop reason ${String(outcome.stopReason)}`);
-    checkInteger(outcome.epochs, 'epochs');
+    checkOutcome(trialId, outcome);
     const finishedAt = new Date().toISOString();
     const update = {
       id: trialId,
@@ -1043,7 +893,7 @@ export class SqliteStorage implements Storage {
       finishedAt,
     };
     const metrics = encodeMetrics(outcome.metrics);
-    const blob = checkpoint === undefined ? undefined : checkpointBlob(checkpoint);
+    const blob = checkpoint === undefined ? undefined : checkpointBuffer(checkpoint);
     // State, summary, metrics and checkpoint together or not at all.
     return this.db.transaction(() => {
       const row = this.stmt.finishTrial.get(update) ?? this.notRunning(trialId);
@@ -1054,7 +904,7 @@ export class SqliteStorage implements Storage {
       }
       // A running trial has no metrics, so its metrics are now exactly these
       // (decoded back, so a NaN stays NaN): no need to read them back.
-      return toTrial(row, Object.fromEntries(metrics.map(([name, v]) => [name, decodeRequired(v)])) as Metrics);
+      return toTrial(row, Object.fromEntries(metrics.map(([name, v]) => [name, required(v, DECODER)])) as Metrics, DECODER);
     }).immediate();
   }
 
@@ -1062,7 +912,7 @@ export class SqliteStorage implements Storage {
     if (typeof reason !== 'string') throw new TypeError('an interruption reason must be a string');
     return this.db.transaction(() => {
       const row = this.stmt.interruptTrial.get(reason, new Date().toISOString(), trialId) ?? this.notRunning(trialId);
-      return toTrial(row, groupMetrics(this.stmt.metricsOfTrial.all(trialId)).get(trialId) ?? {});
+      return toTrial(row, groupMetrics(this.stmt.metricsOfTrial.all(trialId)).get(trialId) ?? {}, DECODER);
     }).immediate();
   }
 
@@ -1072,32 +922,18 @@ export class SqliteStorage implements Storage {
     return this.db.transaction((): StudyDump | undefined => {
       const studyRow = this.stmt.studyByName.get(name);
       if (!studyRow) return undefined;
-      const { id: _id, ...study } = toStudy(studyRow);
+      const { id: _id, ...study } = toStudy(studyRow, DECODER);
       const rows = this.stmt.trialsOfStudy.all(studyRow.id);
       const metrics = groupMetrics(this.stmt.metricsOfStudy.all(studyRow.id));
-      const history = new Map<number, EpochLog[]>();
-      for (const e of this.stmt.historyOfStudy.all(studyRow.id)) {
-        let list = history.get(e.trial_id);
-        if (!list) history.set(e.trial_id, (list = []));
-        list.push(toEpoch(e));
-      }
-      const checkpoints = new Map(this.stmt.checkpointDataOfStudy.all(studyRow.id).map((c) => [c.trialId, new Uint8Array(c.data)]));
-      const trials = rows.map((row): TrialDump => {
-        const { id, studyId: _studyId, ...trial } = toTrial(row, metrics.get(row.id) ?? {});
-        const dump: Mutable<TrialDump> = { ...trial, history: history.get(id) ?? [] };
-        const checkpoint = checkpoints.get(id);
-        if (checkpoint !== undefined) dump.checkpoint = checkpoint;
-        return dump;
-      });
+      const history = groupHistory(this.stmt.historyOfStudy.all(studyRow.id), DECODER);
+      const checkpoints = new Map(this.stmt.checkpointDataOfStudy.all(studyRow.id).map((c) => [c.trialId, c.data]));
+      const trials = rows.map((row) => toDumpTrial(toTrial(row, metrics.get(row.id) ?? {}, DECODER), history.get(row.id) ?? [], checkpoints.get(row.id)));
       return { study, trials };
     })();
   }
 
   async importStudy(dump: StudyDump): Promise<StudyRecord> {
-    if (typeof dump !== 'object' || dump === null || typeof dump.study !== 'object' || dump.study === null) {
-      throw new TypeError('a study dump needs its study');
-    }
-    if (typeof dump.study.createdAt !== 'string') throw new TypeError('a study dump needs the study\'s createdAt');
+    checkDumpStudy(dump);
     const baselineJson = optionalJson(dump.study.baseline, 'the study\'s baseline');
     const trials = encodeDump(dump.trials);
     const now = new Date().toISOString();
@@ -1125,9 +961,7 @@ export class SqliteStorage implements Storage {
   }
 
   async deleteCheckpoints(trialIds: readonly number[]): Promise<void> {
-    for (const id of trialIds) {
-      if (!Number.isSafeInteger(id)) throw new TypeError(`a trial id must be an integer, got ${String(id)}`);
-    }
+    for (const id of trialIds) checkTrialId(id);
     // One statement, so one transaction. Ids without a checkpoint are ignored.
     if (trialIds.length > 0) {
       this.stmt.deleteCheckpoints.run(JSON.stringify(trialIds));
@@ -1144,30 +978,27 @@ export class SqliteStorage implements Storage {
       const metrics = groupMetrics(
         from > 0 ? this.stmt.metricsOfStudyFrom.all(studyId, from) : this.stmt.metricsOfStudy.all(studyId),
       );
-      return rows.map((row) => toTrial(row, metrics.get(row.id) ?? {}));
+      return rows.map((row) => toTrial(row, metrics.get(row.id) ?? {}, DECODER));
     })();
   }
 
   async getTrial(studyId: number, number: number): Promise<TrialRecord | undefined> {
     const row = this.stmt.trialByNumber.get(studyId, number);
-    return row && toTrial(row, groupMetrics(this.stmt.metricsOfTrial.all(row.id)).get(row.id) ?? {});
+    return row && toTrial(row, groupMetrics(this.stmt.metricsOfTrial.all(row.id)).get(row.id) ?? {}, DECODER);
   }
 
   async getHistory(trialId: number): Promise<EpochLog[]> {
-    return this.stmt.history.all(trialId).map(toEpoch);
+    return this.stmt.history.all(trialId).map((row) => toEpoch(row, DECODER));
   }
 
   async rankTrials(studyId: number, options: RankOptions): Promise<TrialRecord[]> {
-    if (options.direction !== 'min' && options.direction !== 'max') {
-      throw new TypeError(`direction must be "min" or "max", got ${String(options.direction)}`);
-    }
-    if (options.limit !== undefined) checkInteger(options.limit, 'a rank limit');
+    checkRankOptions(options);
     const rank = options.direction === 'min' ? this.stmt.rankAsc : this.stmt.rankDesc;
     return this.db.transaction(() => {
       // Sorting and limiting happen in SQL, on the trial_metrics_rank index.
       const rows = rank.all({ studyId, metric: options.metric, limit: options.limit ?? -1 });
       const metrics = groupMetrics(this.stmt.metricsOfTrials.all(JSON.stringify(rows.map((r) => r.id))));
-      return rows.map((row) => toTrial(row, metrics.get(row.id) ?? {}));
+      return rows.map((row) => toTrial(row, metrics.get(row.id) ?? {}, DECODER));
     })();
   }
 
@@ -1179,15 +1010,10 @@ export class SqliteStorage implements Storage {
 
   /** Inserts a study row; `StudyExistsError` if the name is taken. */
   private insertStudy(input: StudyInput, createdAt: string, baselineJson: string | null = null): StudyRecord {
-    if (typeof input.name !== 'string' || input.name === '') throw new TypeError('a study name must be a non-empty string');
-    if (input.direction !== 'min' && input.direction !== 'max') {
-      throw new TypeError(`direction must be "min" or "max", got ${String(input.direction)}`);
-    }
-    const definitionJson = JSON.stringify(input.definition) as string | undefined;
-    if (definitionJson === undefined) throw new TypeError('a study definition must be JSON-able data');
+    const definitionJson = checkStudyInput(input);
     try {
       const row = this.stmt.insertStudy.get(input.name, input.metric, input.direction, definitionJson, input.definitionHash, createdAt, baselineJson)!;
-      return toStudy(row);
+      return toStudy(row, DECODER);
     } catch (e) {
       if (hasCode(e, 'SQLITE_CONSTRAINT_UNIQUE')) throw new StudyExistsError(input.name);
       throw e;

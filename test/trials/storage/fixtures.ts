@@ -11,7 +11,17 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStorage } from '../../../src/trials/storage/sqlite';
 import type { LinearBaseline } from '../../../src/trials/linear';
-import type { EpochLog, NewTrial, Storage, StudyInput, TrialDiagnostics, TrialOutcome, TrialRecord } from '../../../src/trials/storage/types';
+import type {
+  EpochLog,
+  NewTrial,
+  Storage,
+  StudyDump,
+  StudyInput,
+  StudyRecord,
+  TrialDiagnostics,
+  TrialOutcome,
+  TrialRecord,
+} from '../../../src/trials/storage/types';
 
 /** The compiled storage module, for child processes. */
 export const STORAGE_MODULE = path.resolve(__dirname, '..', '..', '..', 'src', 'trials', 'storage', 'sqlite.js');
@@ -87,6 +97,52 @@ export function diagnostics(): TrialDiagnostics {
   };
 }
 
+/**
+ * A study with every kind of trial: complete with NaN/±Infinity metrics,
+ * history with NaN and absent values and a checkpoint; failed (with an empty
+ * checkpoint); interrupted and its retry; a Hyperband child of a parent; one
+ * still running. Its dump's trials are numbered 0 to 4 in that order.
+ */
+export async function richStudy(s: Storage, name: string): Promise<StudyRecord> {
+  const st = await s.createStudy(study(name, { direction: 'max', metric: 'r2', definition: { space: { lr: { kind: 'float', log: true } }, nested: [1, 'two', null] } }));
+  const rung = { iteration: 0, bracket: 2, round: 0 };
+  const a = await create(s, st.id, plan({ slot: 'h:0.2.0.0', params: { lr: 0.01, opt: 'adam', bn: true }, budget: 1, rung, backend: 'wasm', worker: { host: 'gpu-1', pid: 11 } }));
+  await s.reportEpoch(a.id, { epoch: 0, loss: 1, val_loss: NaN, mae: Infinity, mse: -Infinity, lr: 0.01, seconds: 0.5 });
+  await s.reportEpoch(a.id, { epoch: 1, loss: 0.5, val_loss: 0.6, mae: 0.4, val_mae: 0.45, mse: 0.3, val_mse: 0.35, lr: 0.005, seconds: 0.25 });
+  await s.finishTrial(a.id, { state: 'complete', value: 0.8, metrics: { r2: 0.8, val_loss: NaN, up: Infinity, down: -Infinity }, epochs: 2, stopReason: 'early_stopping', durationS: NaN },
+    new Uint8Array([0, 1, 2, 253, 254, 255]));
+  const b = await create(s, st.id, plan({ slot: 'h:0.2.0.1', params: { lr: 10 }, budget: 1, rung }));
+  await s.finishTrial(b.id, { state: 'failed', metrics: { loss: NaN }, epochs: 1, stopReason: 'nan', error: 'loss became NaN\n  at epoch 1', durationS: 0.1 }, new Uint8Array(0));
+  const c = await create(s, st.id, plan({ slot: 'h:0.2.0.2', params: { lr: 0.1 }, budget: 1, rung }));
+  await s.interruptTrial(c.id, 'worker died');
+  const c2 = await create(s, st.id, plan({ slot: 'h:0.2.0.2', params: { lr: 0.1 }, budget: 1, rung, retryOf: c.number }));
+  await s.finishTrial(c2.id, complete(0.7, { r2: 0.7 }), new Uint8Array(5000).fill(7));
+  const child = await create(s, st.id, plan({ slot: 'h:0.2.1.0', params: { lr: 0.01, opt: 'adam', bn: true }, budget: 3, rung: { ...rung, round: 1 }, parent: a.number, initialEpoch: 2 }));
+  await s.reportEpoch(child.id, epoch(2, 0.3));
+  return st;
+}
+
+/**
+ * Dumps an import must refuse whole, made from a `richStudy` dump, each under
+ * its own new name: [what, dump, the refusal]. Two epochs with one number
+ * break the engine's primary key, so the message is the engine's.
+ */
+export function badDumps(dump: StudyDump): [string, StudyDump, RegExp][] {
+  const named = (name: string, trials: StudyDump['trials']): StudyDump => ({ study: { ...dump.study, name }, trials });
+  const t = dump.trials;
+  return [
+    ['two trials with one number', named('b1', [t[0]!, { ...t[1]!, number: 0 }]), /two trials number 0/],
+    ['a retry of a missing trial', named('b2', [t[3]!]), /retryOf 2 is not in the dump/],
+    ['a missing parent', named('b3', [t[4]!]), /parent 0 is not in the dump/],
+    ['two first attempts at a slot', named('b4', [t[0]!, { ...t[1]!, slot: t[0]!.slot }]), /two first attempts at slot "h:0.2.0.0"/],
+    ['an unknown state', named('b5', [{ ...t[0]!, state: 'paused' as never }]), /unknown state paused/],
+    ['a NaN parameter', named('b6', [{ ...t[0]!, params: { lr: NaN } }]), /parameter "lr" is NaN/],
+    ['a bad epoch', named('b7', [{ ...t[0]!, history: [{ ...t[0]!.history[0]!, epoch: -1 }] }]), /epoch must be a non-negative integer/],
+    ['two epochs with one number', named('b8', [{ ...t[0]!, history: [t[0]!.history[0]!, t[0]!.history[0]!] }]),
+      /UNIQUE constraint failed: trial_epochs|duplicate key value violates unique constraint "trial_epochs_pkey"/],
+  ];
+}
+
 export const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /** Opens a storage, runs `fn`, closes it. */
@@ -136,4 +192,17 @@ export function runChild(body: string, env: Record<string, string> = {}): Promis
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/**
+ * Runs `body` in `n` child processes at once (see runChild), each with `s`,
+ * a SqliteStorage open on `file`, and WORKER set to its index 0 … n-1. Their
+ * bodies start together, a second from now: after node's startup.
+ */
+export function runWorkers(file: string, body: string, n = 4): Promise<ChildResult[]> {
+  const startAt = Date.now() + 1000;
+  const script = `const s = SqliteStorage.open(process.env.FILE);
+while (Date.now() < Number(process.env.START_AT)) {}
+${body}`;
+  return Promise.all(Array.from({ length: n }, (_, w) => runChild(script, { FILE: file, START_AT: String(startAt), WORKER: String(w) })));
 }
