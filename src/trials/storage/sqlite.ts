@@ -50,8 +50,9 @@
  *   `running` (nobody runs it here) is interrupted by the first
  *   interruptStale after its grace.
  * - Checkpoints are BLOBs in their own table, one per trial, so reading
- *   trials never touches them. Deleting them frees pages inside the file for
- *   reuse; the file itself does not shrink (no auto_vacuum).
+ *   trials never touches them. Deleting them hands their pages back to the
+ *   file system in files created with auto_vacuum = INCREMENTAL (every file
+ *   this version creates); an older file keeps them for reuse.
  */
 import Database from 'better-sqlite3';
 import { UserError } from '../../errors';
