@@ -106,7 +106,7 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
   let stoppedBy: number | undefined;
   const measureDead = config.activation === 'relu' && network.hidden.length > 0;
   let deadReluStart: number[] | undefined;
-  const diagnostics: Record<string, unknown> = {};
+  const diagnostics: { -readonly [K in keyof TrialDiagnostics]: TrialDiagnostics[K] } = {};
 
   let lastYield = performance.now();
   try {
@@ -218,7 +218,7 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
     if (!error) {
       // The training rows' pass also finds the returned model's dead ReLUs.
       const evalTrain = await evaluate(model, train, config.loss, yStd, penalty, measureDead ? network.hidden : []);
-      if (evalTrain.deadRelu) diagnostics['deadReluEnd'] = evalTrain.deadRelu;
+      if (evalTrain.deadRelu) diagnostics.deadReluEnd = evalTrain.deadRelu;
       Object.assign(metrics, { loss: evalTrain.loss, mae: evalTrain.mae, mse: evalTrain.mse });
       const last = history[history.length - 1];
       if (validation && !control.restored && last?.val_loss !== undefined) {
@@ -240,16 +240,16 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
     }
     const stopper = stoppedBy !== undefined ? callbacks[stoppedBy] : undefined;
     if (stopReason === 'early_stopping' && stopper instanceof EarlyStopping) {
-      diagnostics['stoppedBy'] = { callback: 'early_stopping', index: stoppedBy, monitor: stopper.monitor };
+      diagnostics.stoppedBy = { callback: 'early_stopping', index: stoppedBy!, monitor: stopper.monitor };
     }
     if (control.restored) {
       const restorer = callbacks.find((cb) => cb instanceof EarlyStopping && cb.restore_best_weights);
-      if (restorer instanceof EarlyStopping) diagnostics['restoredEpoch'] = restorer.bestEpoch;
+      if (restorer instanceof EarlyStopping) diagnostics.restoredEpoch = restorer.bestEpoch;
     }
-    if (deadReluStart) diagnostics['deadReluStart'] = deadReluStart;
+    if (deadReluStart) diagnostics.deadReluStart = deadReluStart;
     const gap = (metrics['val_mae'] ?? NaN) - (metrics['mae'] ?? NaN);
     // Stored as JSON, which has no NaN: a diverged or unvalidated trial simply has no gap.
-    if (Number.isFinite(gap)) diagnostics['trainValGap'] = gap;
+    if (Number.isFinite(gap)) diagnostics.trainValGap = gap;
     const epochs = firstEpoch + history.length;
     const checkpoint =
       input.checkpoint && !error ? await captureCheckpoint(epochs, model, optimizer, callbacks) : undefined;
@@ -261,7 +261,7 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
       stopReason,
       ...(error ? { error } : {}),
       ...(checkpoint ? { checkpoint } : {}),
-      diagnostics: diagnostics as TrialDiagnostics,
+      diagnostics,
     };
   } finally {
     for (const cb of callbacks) cb.dispose?.();
@@ -339,7 +339,7 @@ async function deadReluFractions(
     const next = tf.tidy(() => {
       const xb = tf.slice(split.x, [start, 0], [size, -1]);
       const outs = model.execute(xb, names) as tf.Tensor[];
-      return outs.map((o, i) => (maxima[i] ? tf.maximum(maxima[i]!, tf.max(o, 0)) : tf.max(o, 0)));
+      return foldMaxima(maxima, outs);
     });
     tf.dispose(maxima);
     maxima = next;
@@ -417,7 +417,7 @@ async function evaluate(
       const outs = (hidden.length ? model.execute(xb, names) : [model.apply(xb, { training: false })]) as tf.Tensor[];
       const pred = outs[outs.length - 1]!;
       const err = tf.sub(pred, yb);
-      const layers = outs.slice(0, -1).map((o, i) => (maxima[i] ? tf.maximum(maxima[i]!, tf.max(o, 0)) : tf.max(o, 0)));
+      const layers = foldMaxima(maxima, outs.slice(0, -1));
       return [tf.mul(lossFn(loss, yb, pred), size), tf.sum(tf.abs(err), 0), tf.sum(tf.square(err), 0), ...layers];
     });
     tf.dispose(maxima);
@@ -443,6 +443,11 @@ async function evaluate(
     mse: unscaledMean(sumSq, std, split.rows, 2),
     ...(deadRelu ? { deadRelu } : {}),
   };
+}
+
+/** Each layer's largest output per unit so far, folding in a batch of outputs (inside a tidy). */
+function foldMaxima(maxima: readonly tf.Tensor[], outputs: readonly tf.Tensor[]): tf.Tensor[] {
+  return outputs.map((o, i) => (maxima[i] ? tf.maximum(maxima[i]!, tf.max(o, 0)) : tf.max(o, 0)));
 }
 
 /** Per layer, the share of units whose largest output over all rows is ≤ 0. */
