@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { SingleBar } from 'cli-progress';
-import { createStrategy } from '../search';
+import { bestFirst, createStrategy } from '../search';
 import { rereadTrials } from '../study/history';
 import { openStudy } from '../study/open';
 import { prepareStudy } from '../study/prepare';
@@ -91,9 +91,7 @@ export async function runWorkers(args: WorkersArgs): Promise<number> {
     const codes = await all;
     display.stop();
     const trials = await storage.getTrials(study.id);
-    const best = trials
-      .filter((t) => t.state === 'complete' && t.value !== undefined)
-      .sort((a, b) => (config.objective.direction === 'min' ? a.value! - b.value! : b.value! - a.value!))[0];
+    const [best] = bestFirst(trials, config.objective.direction);
     const ran = trials.filter((t) => t.state !== 'running').length - before.filter((t) => t.state !== 'running').length;
     const code = codes.includes(EXIT_INTERRUPTED) ? EXIT_INTERRUPTED : codes.find((c) => c !== 0) ?? 0;
     const bestText = best ? `best trial #${best.number}: ${config.objective.metric}=${num(best.value)}` : 'no complete trial';

@@ -3,6 +3,7 @@
  * whichever tune version ran the study, so every field is checked before use
  * and anything odd reads as "absent", never as an exception.
  */
+import { bestFirst } from '../search/rank';
 import type { ParamValue } from '../space/types';
 import { KNOBS } from '../trials/knobs';
 import type { EpochLog } from '../trials/storage/types';
@@ -163,8 +164,7 @@ export function finishedTrials(input: DoctorInput): DoctorTrial[] {
 
 /** Complete trials, best first by the study's direction (ties: lower number first). */
 export function rankedTrials(input: DoctorInput): DoctorTrial[] {
-  const sign = input.study.direction === 'max' ? -1 : 1;
-  return completeTrials(input).sort((a, b) => sign * (a.value! - b.value!) || a.number - b.number);
+  return bestFirst(input.trials, input.study.direction);
 }
 
 /**

@@ -15,6 +15,7 @@
  * and objective value); the other trials are grey.
  */
 import type { TopLevelSpec } from 'vega-lite' with { 'resolution-mode': 'import' };
+import { bestFirst } from '../search/rank';
 import type { HistoryTrial } from '../search/types';
 import type { ParamValue } from '../space/types';
 import { baselineValue, type LinearBaseline } from '../trials/linear';
@@ -62,10 +63,7 @@ const LOG_RATIO = 10;
 
 /** Complete trials with a finite objective value, best first (ties: lower number first), as `tune top` ranks them. */
 export function rankTrials<T extends PlotTrial>(trials: readonly T[], direction: Direction): T[] {
-  const sign = direction === 'min' ? 1 : -1;
-  return trials
-    .filter((t) => t.state === 'complete' && t.value !== undefined && Number.isFinite(t.value))
-    .sort((a, b) => sign * (a.value! - b.value!) || a.number - b.number);
+  return bestFirst(trials, direction);
 }
 
 /**

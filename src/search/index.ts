@@ -16,5 +16,6 @@ export {
 } from './hyperband';
 export { withRetries, retryPlan, type RetryOptions } from './retry';
 export { latestAttempts } from './attempts';
+export { bestFirst } from './rank';
 export { createStrategy } from './factory';
 export type { Decision, HistoryTrial, Rung, Strategy, StrategySpec, TrialPlan, TrialState } from './types';

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { createStrategy, withRetries } from '../search';
+import { bestFirst, createStrategy, withRetries } from '../search';
 import type { Strategy, TrialPlan } from '../search/types';
 import { initBackend, type BackendName } from '../trials/backend';
 import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from '../trials/checkpoint';
@@ -128,8 +128,7 @@ export async function runStudy(prepared: PreparedStudy, storage: Storage, option
   const { metric, direction } = config.objective;
   const better = (a: TrialRecord, b: TrialRecord | undefined): boolean =>
     b === undefined || (direction === 'min' ? a.value! < b.value! : a.value! > b.value!);
-  let best: TrialRecord | undefined;
-  for (const t of trials) if (t.state === 'complete' && t.value !== undefined && better(t, best)) best = t;
+  let best: TrialRecord | undefined = bestFirst(trials, direction)[0];
 
   observer.studyStarted?.({
     study,
@@ -342,10 +341,7 @@ async function pruneCheckpoints(
   direction: 'min' | 'max',
 ): Promise<void> {
   const keep = new Set<number>(strategy.checkpointsNeeded?.(trials) ?? []);
-  const complete = trials
-    .filter((t) => t.state === 'complete' && t.value !== undefined)
-    .sort((a, b) => (direction === 'min' ? a.value! - b.value! : b.value! - a.value!) || a.number - b.number);
-  for (const t of complete.slice(0, KEEP_BEST_CHECKPOINTS)) keep.add(t.number);
+  for (const t of bestFirst(trials, direction).slice(0, KEEP_BEST_CHECKPOINTS)) keep.add(t.number);
   const byId = new Map(trials.map((t) => [t.id, t]));
   const stale = (await storage.listCheckpoints(studyId))
     .filter((c) => !keep.has(byId.get(c.trialId)?.number ?? -1))
