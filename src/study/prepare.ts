@@ -1,7 +1,8 @@
 import { readCsvTable } from '../data/csv';
 import { buildDataset, type Dataset } from '../data/dataset';
 import { UserError } from '../errors';
-import { fitLinearBaseline, type LinearBaseline } from '../trials/linear';
+import { KNOBS } from '../trials/knobs';
+import { type BaselineLoss, fitLinearBaseline, type LinearBaseline } from '../trials/linear';
 import { type StudyConfig, hashDefinition, loadStudyFile, studyDefinition } from './config';
 
 /** Everything a run needs that can be checked without storage: a bad file fails here, storage untouched. */
@@ -12,6 +13,16 @@ export interface PreparedStudy {
   readonly definitionHash: string;
   /** Least squares on the training split: what every trial is compared with. */
   readonly baseline: LinearBaseline;
+}
+
+/**
+ * The loss every trial trains with, when there is one: fixed in the space, or
+ * left out (the knob's default). Undefined when the space searches it.
+ */
+function studyLoss(config: StudyConfig): BaselineLoss | undefined {
+  if (!config.space.has('loss')) return KNOBS.loss!.default as BaselineLoss;
+  const spec = config.space.spec('loss');
+  return spec.kind === 'fixed' && spec.when === undefined ? (spec.value as BaselineLoss) : undefined;
 }
 
 export function prepareStudy(file: string): PreparedStudy {
@@ -40,7 +51,7 @@ export function prepareStudy(file: string): PreparedStudy {
       dataset,
       definition,
       definitionHash: hashDefinition(definition),
-      baseline: fitLinearBaseline(dataset),
+      baseline: fitLinearBaseline(dataset, studyLoss(config)),
     };
   } catch (err) {
     if (err instanceof UserError) throw err.within(file);

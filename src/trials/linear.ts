@@ -22,8 +22,9 @@ export interface LinearBaseline {
   readonly intercept: readonly number[];
   /**
    * The same metrics a trial reports, in the targets' own units: `mae`, `mse`,
-   * `val_mae`, `val_mse`, `test_mae`, `test_mse` (those whose split exists).
-   * No `loss`: that depends on each trial's loss function.
+   * `val_mae`, `val_mse`, `test_mae`, `test_mse` (those whose split exists);
+   * and `loss`, `val_loss` in the training scale when the study's loss is one
+   * for every trial (a loss that is searched has no single baseline value).
    */
   readonly metrics: Readonly<Record<string, number>>;
 }
@@ -31,7 +32,10 @@ export interface LinearBaseline {
 /** λ relative to the number of training rows: tiny next to XᵀX's diagonal (≈ rows for standardized data). */
 const RIDGE_PER_ROW = 1e-6;
 
-export function fitLinearBaseline(data: Dataset): LinearBaseline {
+/** A training loss, in the training scale: Keras' definitions, as the trainer's (`train.ts`). */
+export type BaselineLoss = 'mae' | 'mse' | 'huber';
+
+export function fitLinearBaseline(data: Dataset, loss?: BaselineLoss): LinearBaseline {
   const f = data.features.length;
   const t = data.targets.length;
   const p = f + 1; // the last column is the intercept
@@ -65,9 +69,11 @@ export function fitLinearBaseline(data: Dataset): LinearBaseline {
   ];
   for (const [prefix, split] of splits) {
     if (!split) continue;
-    const { mae, mse } = linearErrors(partial, split, data.yScaler);
-    metrics[`${prefix}mae`] = mae;
-    metrics[`${prefix}mse`] = mse;
+    const errors = linearErrors(partial, split, data.yScaler);
+    metrics[`${prefix}mae`] = errors.mae;
+    metrics[`${prefix}mse`] = errors.mse;
+    // Trials report loss and val_loss, not a test loss.
+    if (loss && prefix !== 'test_') metrics[`${prefix}loss`] = errors.loss[loss];
   }
   return {
     kind: 'least_squares',
@@ -106,20 +112,29 @@ function linearErrors(
   model: Pick<LinearBaseline, 'coef' | 'intercept'>,
   split: Split,
   yScaler: Scaler,
-): { mae: number; mse: number } {
+): { mae: number; mse: number; loss: Record<BaselineLoss, number> } {
   const t = model.intercept.length;
   const pred = predictLinear(model, split.x, split.rows);
   let abs = 0;
   let sq = 0;
+  // The same in the training scale, as a loss is computed (Huber with delta 1).
+  let absScaled = 0;
+  let sqScaled = 0;
+  let huber = 0;
   for (let i = 0; i < split.rows; i++) {
     for (let k = 0; k < t; k++) {
-      const e = (pred[i * t + k]! - split.y[i * t + k]!) * yScaler.std[k]!;
+      const d = pred[i * t + k]! - split.y[i * t + k]!;
+      const e = d * yScaler.std[k]!;
       abs += Math.abs(e);
       sq += e * e;
+      const a = Math.abs(d);
+      absScaled += a;
+      sqScaled += d * d;
+      huber += a <= 1 ? 0.5 * d * d : a - 0.5;
     }
   }
   const count = split.rows * t;
-  return { mae: abs / count, mse: sq / count };
+  return { mae: abs / count, mse: sq / count, loss: { mae: absScaled / count, mse: sqScaled / count, huber: huber / count } };
 }
 
 /**

@@ -25,5 +25,10 @@ test("seed-replica is the question's setup and seed-fixed hands the network the 
   assert.deepEqual(space(replica)['learning_rate'], { type: 'fixed', value: 0.01 });
   assert.ok(replica.callbacks.some((c) => 'early_stopping' in c && c.early_stopping.monitor === 'loss' && c.early_stopping.patience === 5));
   assert.deepEqual(space(fixed)['residual_of_linear'], { type: 'fixed', value: true });
+  // One loss for every trial (replica: MAE) gives the baseline a val_loss; a searched loss (fixed) does not.
+  const { baseline } = prepareStudy(join(STUDIES, 'seed-replica.yaml'));
+  // MAE loss in the training scale: val_mae divided by the target's standard deviation.
+  assert.ok(Math.abs(baseline.metrics['val_loss']! * baseline.yScaler.std[0]! - baseline.metrics['val_mae']!) < 1e-12);
+  assert.equal(prepareStudy(join(STUDIES, 'seed-fixed.yaml')).baseline.metrics['val_loss'], undefined);
   assert.ok(fixed.callbacks.some((c) => 'early_stopping' in c && c.early_stopping.monitor === 'val_loss' && c.early_stopping.restore_best_weights));
 });

@@ -68,3 +68,18 @@ test('baselineValue compares losses by their MAE counterpart and says so', () =>
   assert.deepEqual(baselineValue({ metrics }, 'loss'), { metric: 'mae', value: 0.2 });
   assert.equal(baselineValue({ metrics }, 'test_mse'), undefined);
 });
+
+test("with the study's one loss, the baseline has loss and val_loss in the training scale, as a trial logs them", () => {
+  const data = buildDataset({ train: table(400, 1) }, { targets: ['y'], standardize: true, split: 0.25, seed: 3 });
+  const std = data.yScaler.std[0]!;
+  const mae = fitLinearBaseline(data, 'mae').metrics;
+  assert.ok(Math.abs(mae['loss']! * std - mae['mae']!) < 1e-12);
+  assert.ok(Math.abs(mae['val_loss']! * std - mae['val_mae']!) < 1e-12);
+  const mse = fitLinearBaseline(data, 'mse').metrics;
+  assert.ok(Math.abs(mse['val_loss']! * std * std - mse['val_mse']!) < 1e-12);
+  // Huber (delta 1) is half the squared error for errors below 1 training-scale unit, as these are.
+  const huber = fitLinearBaseline(data, 'huber').metrics;
+  assert.ok(Math.abs(huber['val_loss']! - mse['val_loss']! / 2) < 1e-12);
+  assert.equal(fitLinearBaseline(data).metrics['loss'], undefined);
+  assert.equal(mae['test_loss'], undefined);
+});
