@@ -15,6 +15,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import seedrandom from 'seedrandom';
+import { createStrategy } from '../src/search';
+import { Space } from '../src/space';
 import { openStorage } from '../src/trials/storage';
 import { findPostgresBin, startPostgres } from '../test/helpers/postgres';
 import type { EpochLog, Storage, StudyDump, TrialDump } from '../src/trials/storage/types';
@@ -111,6 +114,40 @@ async function topWallTime(n: number): Promise<number> {
   return seconds;
 }
 
+/**
+ * What a random strategy's decision costs with `n` trials in the history (it
+ * deduplicates against all of them), in ms: the first call, which works out
+ * each trial's key, and the median of later ones, which reuse them, as a run
+ * does with the finished trials it keeps between decisions.
+ */
+function strategyDecisionMs(n: number): { first: number; next: number } {
+  const space = Space.parse({
+    layers: { type: 'int', min: 1, max: 4 },
+    units: { type: 'int', min: 16, max: 512 },
+    activation: { type: 'choice', values: ['relu', 'elu', 'tanh'] },
+    optimizer: { type: 'choice', values: ['sgd', 'momentum', 'adam'] },
+    momentum: { type: 'float', min: 0.5, max: 0.99, when: { optimizer: ['momentum'] } },
+    learning_rate: { type: 'float', min: 1e-4, max: 1e-1, sampling: 'log' },
+  });
+  const rng = seedrandom('bench');
+  const history = Array.from({ length: n }, (_, i) => ({
+    number: i,
+    state: 'complete' as const,
+    params: space.sample(rng),
+    value: rng(),
+    slot: `r:${i}`,
+  }));
+  const strategy = createStrategy(space, { kind: 'random', max_trials: n + 1000 }, 42, 'min');
+  const time = (): number => {
+    const started = performance.now();
+    strategy.next(history);
+    return performance.now() - started;
+  };
+  const first = time();
+  const later = [time(), time(), time(), time(), time()].sort((a, b) => a - b);
+  return { first, next: later[2]! };
+}
+
 async function main(): Promise<void> {
   const sqlite = await openStorage(join(dir, 'tune.db'));
   const tuneSqlite = await perTrial(sqlite, TRIALS);
@@ -118,6 +155,7 @@ async function main(): Promise<void> {
   const pg = await pgPerTrial();
   const optuna = optunaPerTrial(OPTUNA_TRIALS);
   const top = await topWallTime(TOP_TRIALS);
+  const decision = strategyDecisionMs(TOP_TRIALS);
   const result = {
     trials: TRIALS,
     tune_sqlite_ms_per_trial: round(tuneSqlite),
@@ -127,6 +165,8 @@ async function main(): Promise<void> {
     ...(pg === null ? {} : { tune_pg_ms_per_trial: round(pg) }),
     top_100k_s: round(top),
     top_trials: TOP_TRIALS,
+    strategy_first_decision_ms: round(decision.first),
+    strategy_decision_ms: round(decision.next),
   };
   rmSync(dir, { recursive: true, force: true });
   if (json) {
@@ -140,6 +180,7 @@ async function main(): Promise<void> {
       `Optuna, SQLite:  ${result.optuna_sqlite_ms_per_trial ?? 'n/a (no /usr/bin/python3 with optuna)'} ms per trial (${OPTUNA_TRIALS} trials)`,
       `ratio:           ${result.optuna_over_tune ?? 'n/a'}× cheaper`,
       `tune top --json: ${result.top_100k_s} s on ${TOP_TRIALS} complete trials`,
+      `random strategy: ${result.strategy_decision_ms} ms a decision with ${TOP_TRIALS} trials in the history (the first: ${result.strategy_first_decision_ms} ms)`,
       '',
     ].join('\n'),
   );
