@@ -3,7 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { UserError } from '../errors';
 import { initBackend } from '../trials/backend';
 import { decodeCheckpoint } from '../trials/checkpoint';
-import { type DataScaling, exportTrial, MANIFEST_FILE } from '../trials/export';
+import { exportTrial, MANIFEST_FILE } from '../trials/export';
+import type { LinearBaseline } from '../trials/linear';
 import type { StudyRecord, Storage, TrialRecord } from '../trials/storage/types';
 import { openExistingStorage, resolveStudy } from './common';
 import { num } from './format';
@@ -108,7 +109,7 @@ async function noCheckpoint(storage: Storage, study: StudyRecord, trial: TrialRe
  * gets them from one more `tune run` of its file: a finished study only
  * stores them and exits.
  */
-function studyScaling(study: StudyRecord): DataScaling {
+function studyScaling(study: StudyRecord): LinearBaseline {
   if (study.baseline) return study.baseline;
   throw new UserError(
     'study',

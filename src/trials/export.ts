@@ -23,9 +23,6 @@ export const WEIGHTS_FILE = 'weights.bin';
 export const PREPROCESSING_FILE = 'preprocessing.json';
 export const MANIFEST_FILE = 'manifest.json';
 
-/** What the network is fed and how its output becomes the targets: all of it is the study's data, not the trial's. */
-export type DataScaling = Pick<LinearBaseline, 'features' | 'targets' | 'xScaler' | 'yScaler' | 'coef' | 'intercept'> &
-  Partial<Pick<LinearBaseline, 'kind' | 'ridge' | 'metrics'>>;
 
 /** `preprocessing.json`: everything between a CSV row and the model's input, and its output and the targets. */
 export interface Preprocessing {
@@ -51,7 +48,7 @@ export interface Preprocessing {
      * (what the network is compared with), not part of the prediction.
      */
     readonly in_model: boolean;
-    readonly metrics?: Readonly<Record<string, number>>;
+    readonly metrics: Readonly<Record<string, number>>;
   };
   /** The recipe, in words, for readers without tune. */
   readonly recipe: string;
@@ -93,7 +90,8 @@ export interface ExportInput {
     readonly backend: string;
   };
   readonly checkpoint: Checkpoint;
-  readonly scaling: DataScaling;
+  /** The study's baseline: what the network is fed and how its output becomes the targets. */
+  readonly scaling: LinearBaseline;
 }
 
 const RECIPE =
@@ -171,7 +169,7 @@ export async function modelArtifacts(model: tfl.LayersModel): Promise<{ modelJso
   return { modelJson, weights };
 }
 
-export function preprocessingFor(scaling: DataScaling, linearInModel: boolean): Preprocessing {
+export function preprocessingFor(scaling: LinearBaseline, linearInModel: boolean): Preprocessing {
   return {
     format: 'tune-preprocessing',
     version: 1,
@@ -180,11 +178,11 @@ export function preprocessingFor(scaling: DataScaling, linearInModel: boolean): 
     x_scaler: { mean: [...scaling.xScaler.mean], std: [...scaling.xScaler.std] },
     y_scaler: { mean: [...scaling.yScaler.mean], std: [...scaling.yScaler.std] },
     linear: {
-      kind: scaling.kind ?? 'least_squares',
+      kind: scaling.kind,
       coef: scaling.coef.map((row) => [...row]),
       intercept: [...scaling.intercept],
       in_model: linearInModel,
-      ...(scaling.metrics ? { metrics: { ...scaling.metrics } } : {}),
+      metrics: { ...scaling.metrics },
     },
     recipe: RECIPE,
   };
