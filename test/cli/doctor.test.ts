@@ -13,8 +13,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import seedrandom from 'seedrandom';
-import { type Row, removeDir, runTune, tempDir, writeCsv, writeStudy } from '../helpers/cli';
+import { mostlyLinearRows, removeDir, runTune, tempDir, writeCsv, writeStudy } from '../helpers/cli';
 
 let dir = '';
 const tune = (...args: string[]) => runTune(args, dir);
@@ -26,16 +25,6 @@ function ok(...args: string[]): string {
 }
 
 /** y = x0 − 0.5·x1 + 0.3·sin(2·x2): mostly linear, with a nonlinear part. */
-function rows(n: number, seed: string): Row[] {
-  const rng = seedrandom(seed);
-  const table: Row[] = [['x0', 'x1', 'x2', 'y']];
-  for (let i = 0; i < n; i++) {
-    const x = [rng() * 2 - 1, rng() * 2 - 1, rng() * 2 - 1];
-    table.push([...x, x[0]! - 0.5 * x[1]! + 0.3 * Math.sin(2 * x[2]!)].map((v) => v.toFixed(5)));
-  }
-  return table;
-}
-
 const SEED_LIKE = `
 name: seed-like
 seed: 3
@@ -76,7 +65,7 @@ interface JsonReport {
 describe('tune doctor, end to end', () => {
   before(() => {
     dir = tempDir('tune-doctor-');
-    writeCsv(dir, 'train.csv', rows(160, 'doctor'));
+    writeCsv(dir, 'train.csv', mostlyLinearRows(160, 'doctor'));
     writeStudy(dir, 'seed-like.yaml', SEED_LIKE);
     writeStudy(dir, 'validated.yaml', VALIDATED);
     ok('run', 'seed-like.yaml', '--storage', 'doc.db');

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import seedrandom from 'seedrandom';
-import { type Row, removeDir, runTune, tempDir, writeCsv, writeStudy } from '../helpers/cli';
+import { mostlyLinearRows, type Row, removeDir, runTune, tempDir, writeCsv, writeStudy } from '../helpers/cli';
 
 /** End to end: `tune run` a tiny study, `tune export` a trial, `tune predict` with the export. */
 const dir = tempDir('tune-export-cli-');
@@ -18,14 +17,7 @@ function ok(...args: string[]): string {
 
 /** y = 5 + x0 − 0.5·x1 + 0.3·sin(2·x2), so the targets' units are not the standardized ones. */
 function rows(n: number, seed: string, columns = ['x0', 'x1', 'x2', 'y']): Row[] {
-  const rng = seedrandom(seed);
-  const table: Row[] = [columns];
-  for (let i = 0; i < n; i++) {
-    const x = [rng() * 2 - 1, rng() * 2 - 1, rng() * 2 - 1];
-    const all: Record<string, number> = { x0: x[0]!, x1: x[1]!, x2: x[2]!, y: 5 + x[0]! - 0.5 * x[1]! + 0.3 * Math.sin(2 * x[2]!) };
-    table.push(columns.map((c) => all[c]!.toFixed(5)));
-  }
-  return table;
+  return mostlyLinearRows(n, seed, { columns, offset: 5 });
 }
 
 const STUDY = `

@@ -4,7 +4,7 @@ import { before, describe, test } from 'node:test';
 import seedrandom from 'seedrandom';
 import { SqliteStorage } from '../../src/trials/storage';
 import type { TrialRecord } from '../../src/trials/storage/types';
-import { type Row, runTune, spawnTune, tempDir, writeCsv, writeStudy } from '../helpers/cli';
+import { mostlyLinearRows, type Row, runTune, spawnTune, tempDir, writeCsv, writeStudy } from '../helpers/cli';
 
 /**
  * Studies that survive kill -9: real `tune run` processes are killed with
@@ -14,13 +14,7 @@ import { type Row, runTune, spawnTune, tempDir, writeCsv, writeStudy } from '../
 const dir = tempDir('tune-resume-');
 
 function rows(n: number, seed: string): Row[] {
-  const rng = seedrandom(seed);
-  const out: Row[] = [['a', 'b', 'c', 'y']];
-  for (let i = 0; i < n; i++) {
-    const x = [rng() * 2 - 1, rng() * 2 - 1, rng() * 2 - 1];
-    out.push([...x, x[0]! - 0.5 * x[1]! + 0.3 * Math.sin(2 * x[2]!)].map((v) => v.toFixed(5)));
-  }
-  return out;
+  return mostlyLinearRows(n, seed, { names: ['a', 'b', 'c', 'y'] });
 }
 
 const COMMON = `

@@ -3,8 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import seedrandom from 'seedrandom';
-import { BIN, type Row, runTune, tempDir, writeCsv as writeCsvRows, writeStudy as writeStudyIn } from '../helpers/cli';
+import { mostlyLinearRows, BIN, runTune, tempDir, writeCsv as writeCsvRows, writeStudy as writeStudyIn } from '../helpers/cli';
 
 /** End-to-end: `bin/tune.js` as a real process, real CSV files, a real SQLite file. */
 const dir = tempDir('tune-run-');
@@ -34,13 +33,7 @@ function top(db: string, ...extra: string[]): TopRow[] {
 
 /** y = x0 − 0.5·x1 + 0.3·sin(2·x2): small, mostly linear, a nonlinear part. */
 function writeCsv(name: string, rows: number, seed: string): void {
-  const rng = seedrandom(seed);
-  const table: Row[] = [['x0', 'x1', 'x2', 'y']];
-  for (let i = 0; i < rows; i++) {
-    const x = [rng() * 2 - 1, rng() * 2 - 1, rng() * 2 - 1];
-    table.push([...x, x[0]! - 0.5 * x[1]! + 0.3 * Math.sin(2 * x[2]!)].map((v) => v.toFixed(5)));
-  }
-  writeCsvRows(dir, name, table);
+  writeCsvRows(dir, name, mostlyLinearRows(rows, seed));
 }
 
 function writeStudy(name: string, yaml: string): string {

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import seedrandom from 'seedrandom';
 import { openStorage, SqliteStorage } from '../../src/trials/storage';
 import type { Storage, TrialRecord } from '../../src/trials/storage/types';
-import { type Row, runTune, spawnTune, tempDir, writeCsv, writeStudy } from '../helpers/cli';
+import { mostlyLinearRows, type Row, runTune, spawnTune, tempDir, writeCsv, writeStudy } from '../helpers/cli';
 import { type PgCluster, startPostgres } from '../helpers/postgres';
 
 /** Real worker processes sharing one storage, on SQLite and on a throwaway PostgreSQL server. */
@@ -24,13 +23,7 @@ space:
 `;
 
 function rows(n: number): Row[] {
-  const rng = seedrandom('workers');
-  const out: Row[] = [['a', 'b', 'c', 'y']];
-  for (let i = 0; i < n; i++) {
-    const x = [rng() * 2 - 1, rng() * 2 - 1, rng() * 2 - 1];
-    out.push([...x, x[0]! - 0.5 * x[1]! + 0.3 * Math.sin(2 * x[2]!)].map((v) => v.toFixed(5)));
-  }
-  return out;
+  return mostlyLinearRows(n, 'workers', { names: ['a', 'b', 'c', 'y'] });
 }
 
 async function withStorage<T>(url: string, fn: (s: Storage, studyId: number) => Promise<T>): Promise<T> {

@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import seedrandom from 'seedrandom';
 import { stringify } from 'yaml';
 
 /** The project root (this file runs from dist/test/helpers/). */
@@ -111,6 +112,30 @@ export function tinyRows(n = 40): Row[] {
     rows.push([x1, x2, x3, y].map((v) => v.toFixed(4)));
   }
   return rows;
+}
+
+/**
+ * `n` seeded rows of a small regression that is mostly linear with a
+ * nonlinear part, like the example data: y = offset + x0 − 0.5·x1 +
+ * 0.3·sin(2·x2), each x uniform in [−1, 1]. `columns` names x0, x1, x2 and y
+ * in that order, or picks a subset of them by those names.
+ */
+export function mostlyLinearRows(
+  n: number,
+  seed: string,
+  options: { readonly names?: readonly [string, string, string, string]; readonly columns?: readonly string[]; readonly offset?: number } = {},
+): Row[] {
+  const rng = seedrandom(seed);
+  const names = options.names ?? ['x0', 'x1', 'x2', 'y'];
+  const columns = options.columns ?? names;
+  const table: Row[] = [columns];
+  for (let i = 0; i < n; i++) {
+    const x = [rng() * 2 - 1, rng() * 2 - 1, rng() * 2 - 1] as const;
+    const values = [...x, (options.offset ?? 0) + x[0] - 0.5 * x[1] + 0.3 * Math.sin(2 * x[2])];
+    const byName = new Map(names.map((name, k) => [name, values[k]!]));
+    table.push(columns.map((c) => byName.get(c)!.toFixed(5)));
+  }
+  return table;
 }
 
 /**
