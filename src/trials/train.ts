@@ -112,7 +112,8 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
   try {
     for (const cb of callbacks) cb.onTrainBegin?.(control);
     if (input.resume) await restoreCheckpoint(input.resume, model, optimizer, callbacks, control);
-    if (measureDead) deadReluStart = await deadReluFractions(model, network.hidden, train);
+    // The same pass as the final evaluation's, before any training: its metrics are not needed.
+    if (measureDead) deadReluStart = (await evaluate(model, train, config.loss, yStd, penalty, network.hidden)).deadRelu;
     for (let epoch = firstEpoch; epoch < lastEpoch; epoch++) {
       const started = performance.now();
       for (const cb of callbacks) cb.onEpochBegin?.(epoch, control);
@@ -322,33 +323,6 @@ async function restoreCheckpoint(
   });
 }
 
-/**
- * Per hidden layer, the fraction of units whose activation is 0 on every
- * training row: a dead ReLU gets no gradient and never comes back. Runs the
- * model in inference mode (no dropout, batch-norm moving statistics).
- */
-async function deadReluFractions(
-  model: tfl.LayersModel,
-  hidden: readonly tfl.SymbolicTensor[],
-  split: SplitTensors,
-): Promise<number[]> {
-  const names = hidden.map((h) => h.name);
-  let maxima: tf.Tensor[] = [];
-  for (let start = 0; start < split.rows; start += EVAL_BATCH) {
-    const size = Math.min(EVAL_BATCH, split.rows - start);
-    const next = tf.tidy(() => {
-      const xb = tf.slice(split.x, [start, 0], [size, -1]);
-      const outs = model.execute(xb, names) as tf.Tensor[];
-      return foldMaxima(maxima, outs);
-    });
-    tf.dispose(maxima);
-    maxima = next;
-  }
-  const fractions = await deadFractions(maxima);
-  tf.dispose(maxima);
-  return fractions;
-}
-
 interface SplitTensors {
   readonly x: tf.Tensor2D;
   readonly y: tf.Tensor2D;
@@ -390,7 +364,11 @@ interface Evaluation {
   readonly loss: number;
   readonly mae: number;
   readonly mse: number;
-  /** Per hidden layer asked for, the fraction of units that output 0 on every row. */
+  /**
+   * Per hidden layer asked for, the fraction of units whose output is 0 on
+   * every row: a dead ReLU gets no gradient and never comes back. Inference
+   * mode (no dropout, batch-norm moving statistics).
+   */
   readonly deadRelu?: number[];
 }
 
